@@ -1,0 +1,3 @@
+from minirmo.cli import main
+
+main()

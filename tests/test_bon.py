@@ -1,0 +1,235 @@
+"""The unbiased best-of-n estimator, and regressional vs extremal Goodhart under best-of-n."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minirmo.bon import bon_estimate, bon_weights
+
+pools = st.integers(min_value=1, max_value=2000).flatmap(
+    lambda N: st.tuples(st.just(N), st.integers(min_value=1, max_value=N))
+)
+
+
+# --- weights ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(pools)
+def test_bon_weights_are_a_probability_vector(N_n):
+    """bon_weights are non-negative and sum to 1."""
+    w = bon_weights(*N_n)
+    assert w.dtype == torch.float64 and w.shape == (N_n[0],)
+    assert (w >= 0).all()
+    assert w.sum().item() == pytest.approx(1.0, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(pools)
+def test_bon_weights_are_non_decreasing_in_rank(N_n):
+    """bon_weights never decrease from the lowest proxy score to the highest."""
+    assert (bon_weights(*N_n).diff() >= 0).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=1, max_value=2000))
+def test_bon_weights_are_uniform_at_n_equals_one(N):
+    """At n = 1 every sample has weight 1/N."""
+    torch.testing.assert_close(bon_weights(N, 1), torch.full((N,), 1 / N, dtype=torch.float64))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=1, max_value=2000))
+def test_bon_weights_are_one_hot_on_the_best_at_n_equals_N(N):
+    """At n = N all the weight sits on the highest proxy score."""
+    expected = torch.zeros(N, dtype=torch.float64)
+    expected[-1] = 1.0
+    assert torch.equal(bon_weights(N, N), expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(min_value=1, max_value=40).flatmap(
+    lambda N: st.tuples(st.just(N), st.integers(min_value=1, max_value=N))
+))
+def test_bon_weights_match_math_comb(N_n):
+    """bon_weights equal C(i−1, n−1)/C(N, n) computed with exact integers."""
+    N, n = N_n
+    expected = [math.comb(i - 1, n - 1) / math.comb(N, n) for i in range(1, N + 1)]
+    np.testing.assert_allclose(bon_weights(N, n).numpy(), expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("n", [1, 2, 1000, 200_000])
+def test_bon_weights_stay_finite_for_a_pool_of_200k(n):
+    """For N = 200,000, where C(N, n) overflows float64, the weights stay finite and sum to 1."""
+    w = bon_weights(200_000, n)
+    assert torch.isfinite(w).all()
+    assert w.sum().item() == pytest.approx(1.0, abs=1e-12)
+    assert (w[: n - 1] == 0).all() and w[-1] > 0  # for large n, 1/C(N, n) at i = n underflows
+
+
+# --- the estimator ---------------------------------------------------------------------------
+
+
+@st.composite
+def distinct_pools(draw, max_prompts=3, max_N=7):
+    """(proxy, gold) numpy arrays of shape (prompts, N), proxy scores distinct in each row."""
+    prompts = draw(st.integers(1, max_prompts))
+    N = draw(st.integers(1, max_N))
+    proxy = [
+        draw(st.lists(st.integers(-50, 50), min_size=N, max_size=N, unique=True))
+        for _ in range(prompts)
+    ]
+    gold = draw(st.lists(st.floats(-10, 10), min_size=prompts * N, max_size=prompts * N))
+    return np.array(proxy, dtype=float), np.array(gold).reshape(prompts, N)
+
+
+def _brute_force(proxy, gold, n):
+    """Mean over prompts and over every n-subset of (proxy, gold) of the proxy-best member."""
+    per_prompt = []
+    for p, g in zip(proxy, gold, strict=True):
+        subsets = itertools.combinations(range(len(p)), n)
+        best = [max(subset, key=lambda j: p[j]) for subset in subsets]
+        per_prompt.append((np.mean(p[best]), np.mean(g[best])))
+    return np.mean(per_prompt, axis=0)  # (2,) proxy, gold
+
+
+@settings(max_examples=60, deadline=None)
+@given(distinct_pools())
+def test_bon_estimate_equals_brute_force_over_every_subset(pool):
+    """bon_estimate equals the average over every n-subset of the proxy-best member's scores."""
+    proxy, gold = pool
+    ns = list(range(1, proxy.shape[1] + 1))
+    est_proxy, est_gold = bon_estimate(proxy, gold, ns)
+    expected = np.array([_brute_force(proxy, gold, n) for n in ns])  # (len(ns), 2)
+    np.testing.assert_allclose(est_proxy.numpy(), expected[:, 0], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(est_gold.numpy(), expected[:, 1], rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(distinct_pools(max_N=30), st.integers(0, 2**32 - 1))
+def test_bon_estimate_is_invariant_to_shuffling_the_pool(pool, seed):
+    """Permuting each prompt's pool (same permutation for proxy and gold) changes nothing."""
+    proxy, gold = pool
+    rng = np.random.default_rng(seed)
+    perm = np.stack([rng.permutation(proxy.shape[1]) for _ in range(proxy.shape[0])])
+    shuffled = np.take_along_axis(proxy, perm, 1), np.take_along_axis(gold, perm, 1)
+    ns = list(range(1, proxy.shape[1] + 1))
+    before, after = bon_estimate(proxy, gold, ns), bon_estimate(*shuffled, ns)
+    for ours, theirs in zip(before, after, strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=60))
+def test_bon_proxy_score_never_decreases_with_n(scores):
+    """The expected proxy score of best-of-n never decreases with n, ties included."""
+    proxy = torch.tensor(scores, dtype=torch.float64).view(1, -1)
+    est_proxy, _ = bon_estimate(proxy, torch.zeros_like(proxy), range(1, proxy.shape[1] + 1))
+    assert (est_proxy.diff() >= -1e-9).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(distinct_pools(max_N=30))
+def test_bon_estimate_at_n_equals_one_is_the_pool_mean(pool):
+    """At n = 1 best-of-n is a random sample, so both estimates are the pool means."""
+    proxy, gold = pool
+    est_proxy, est_gold = bon_estimate(proxy, gold, [1])
+    assert est_proxy.item() == pytest.approx(proxy.mean(), abs=1e-9)
+    assert est_gold.item() == pytest.approx(gold.mean(), abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(distinct_pools(max_N=30))
+def test_bon_estimate_at_n_equals_N_is_the_gold_at_the_proxy_argmax(pool):
+    """At n = N best-of-n keeps the proxy's favourite, so gold is its gold score."""
+    proxy, gold = pool
+    _, est_gold = bon_estimate(proxy, gold, [proxy.shape[1]])
+    best = gold[np.arange(len(gold)), proxy.argmax(1)]
+    assert est_gold.item() == pytest.approx(best.mean(), abs=1e-9)
+
+
+def test_bon_estimate_accepts_a_single_prompt_as_1d():
+    """A 1-D pool is read as one prompt."""
+    proxy, gold = torch.tensor([3.0, 1.0, 2.0]), torch.tensor([30.0, 10.0, 20.0])
+    one = bon_estimate(proxy, gold, [1, 2, 3])
+    two = bon_estimate(proxy[None], gold[None], [1, 2, 3])
+    for a, b in zip(one, two, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+# --- Goodhart --------------------------------------------------------------------------------
+
+LOG_GRID = sorted({round(2 ** (k / 2)) for k in range(21)})  # 1 .. 1024, 20 points
+
+
+def test_regressional_goodhart_gold_never_decreases_with_n():
+    """With proxy = gold + independent Gaussian noise, gold under best-of-n only rises.
+
+    Here E[gold | proxy] = proxy/2 rises with the proxy, so there is no peak. 1024 prompts keep
+    the estimator's noise (std about 0.02 per step) below the smallest true step (about 0.06).
+    The smallest step over 20 seeds was 0.047.
+    """
+    gen = torch.Generator().manual_seed(0)
+    gold = torch.randn(1024, 1024, generator=gen, dtype=torch.float64)  # (prompts, N)
+    proxy = gold + torch.randn(1024, 1024, generator=gen, dtype=torch.float64)
+    _, est_gold = bon_estimate(proxy, gold, LOG_GRID)
+    assert (est_gold.diff() > 0).all()
+
+
+def test_extremal_goodhart_gold_peaks_then_falls_while_proxy_rises():
+    """An extremal error (proxy wrong where samples are rare) makes gold peak at some n < N.
+
+    Samples x ~ N(0, 1) and the proxy is x. The gold agrees below x = 1.5 but drops steeply
+    beyond it, a region that only about 7% of samples reach. Best-of-n pushes into that tail.
+    """
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 1024, generator=gen, dtype=torch.float64)  # (prompts, N)
+    gold = torch.where(x < 1.5, x, 1.5 - 3 * (x - 1.5))
+    est_proxy, est_gold = bon_estimate(x, gold, LOG_GRID)
+    peak = int(est_gold.argmax())
+    assert 0 < peak < len(LOG_GRID) - 1
+    assert est_gold[peak] - est_gold[-1] > 1.0  # a clear fall, not noise
+    assert (est_proxy.diff() > 0).all()
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "N, n, name", [(5, 0, "^n "), (5, 6, "^n "), (5, 2.5, "^n "), (0, 1, "^N "), (2.5, 1, "^N ")]
+)
+def test_bon_weights_rejects_bad_input_naming_the_argument(N, n, name):
+    """bon_weights raises a ValueError naming n for n < 1 or n > N, and N for N < 1."""
+    with pytest.raises(ValueError, match=name):
+        bon_weights(N, n)
+
+
+ok = torch.zeros(2, 4)
+
+
+@pytest.mark.parametrize(
+    "proxy, gold, ns, name",
+    [
+        (torch.tensor([[0.0, math.nan]]), torch.zeros(1, 2), [1], "^proxy "),
+        (torch.tensor([[0.0, math.inf]]), torch.zeros(1, 2), [1], "^proxy "),
+        (torch.zeros(1, 2), torch.tensor([[math.nan, 0.0]]), [1], "^gold "),
+        (torch.zeros(1, 2), torch.tensor([[-math.inf, 0.0]]), [1], "^gold "),
+        (ok, torch.zeros(2, 5), [1], "^gold "),
+        (ok, torch.zeros(3, 4), [1], "^gold "),
+        (torch.zeros(2, 0), torch.zeros(2, 0), [1], "^proxy "),
+        (torch.zeros(2, 2, 2), torch.zeros(2, 2, 2), [1], "^proxy "),
+        (ok, ok, [], "^ns "),
+        (ok, ok, [0, 1], "^ns "),
+        (ok, ok, [1, 5], "^ns "),
+        (ok, ok, [2.5], "^ns "),
+    ],
+)
+def test_bon_estimate_rejects_bad_input_naming_the_argument(proxy, gold, ns, name):
+    """bon_estimate raises a ValueError naming proxy, gold or ns for bad input."""
+    with pytest.raises(ValueError, match=name):
+        bon_estimate(proxy, gold, ns)
