@@ -1,0 +1,60 @@
+"""The `minirmo` command: run the paper's experiments on a preset and write CSVs and figures.
+
+    minirmo bon --preset tiny --out runs/tiny     best-of-n against every proxy RM
+
+Every command caches its trained models under OUT/cache, so running it again (or after an
+interrupt) retrains nothing that was finished.
+"""
+
+import argparse
+import sys
+import time
+
+from minirmo import plots
+from minirmo.experiments import PRESETS, Run, bon_experiment, get_preset, rm_table
+
+
+def summarize_bon(rows, rm_rows) -> str:
+    """A text table: per proxy, its validation accuracy and where its best-of-n gold peaks."""
+    accuracy = {(r["rm_params"], r["rm_data"]): r["val_acc"] for r in rm_rows
+                if r["rm"] == "proxy"}
+    lines = [f"{'proxy params':>12} {'pairs':>6} {'val acc':>7} {'peak n':>7} {'peak gold':>9} "
+             f"{'gold at N':>9} {'proxy at N':>10}"]
+    for (params, data), curve in plots.group(rows, "rm_params", "rm_data").items():
+        best = max(curve, key=lambda r: r["gold"])
+        lines.append(f"{params:>12,} {data:>6} {accuracy[params, data]:>7.3f} {best['n']:>7} "
+                     f"{best['gold']:>9.3f} {curve[-1]['gold']:>9.3f} {curve[-1]['proxy']:>10.3f}")
+    return "\n".join(lines)
+
+
+def cmd_bon(args) -> None:
+    run = Run(get_preset(args.preset), args.out, args.device, args.seed)
+    start = time.time()
+    rm_rows = rm_table(run)
+    print(f"gold RM: {rm_rows[0]['rm_params']:,} params, agrees with the hidden utility on "
+          f"{rm_rows[0]['val_acc']:.1%} of held-out pairs")
+    rows = bon_experiment(run)
+    plots.plot_scores_vs_kl(rows, "bon", run.out / "bon.png")
+    print(summarize_bon(rows, rm_rows))
+    print(f"wrote {run.out / 'bon.csv'}, {run.out / 'rm.csv'} and {run.out / 'bon.png'} "
+          f"in {time.time() - start:.0f} s")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="minirmo", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    bon = commands.add_parser("bon", help="best-of-n against every proxy RM of a preset")
+    for command in (bon,):
+        command.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
+                             help="experiment size (default: tiny)")
+        command.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
+        command.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+        command.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    args = parser.parse_args(argv)
+    args.out = args.out or f"runs/{args.preset}"
+    try:
+        {"bon": cmd_bon}[args.command](args)
+    except ValueError as err:
+        parser.error(str(err))
+    except KeyboardInterrupt:
+        sys.exit("interrupted: finished models are cached; run the same command to resume")

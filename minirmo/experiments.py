@@ -1,0 +1,235 @@
+"""The paper's experiments over a preset, with every trained model and sample pool cached on disk.
+
+A *preset* fixes everything an experiment needs: the world, the policy and its SFT, the gold
+RM, the grid of proxy RMs (sizes × numbers of comparisons) and the best-of-n pool size.
+``tiny`` runs in a couple of minutes on a laptop CPU; ``paper`` is the full sweep.
+
+`Run` owns an output folder. Every artefact (SFT policy, gold RM, each proxy, the best-of-n
+pool) is computed on first use and saved under ``DIR/cache/`` with an atomic rename, so an
+interrupted sweep loses at most the model it was training, and a second run retrains nothing.
+Each artefact draws its randomness from its own generator, seeded by the run's seed and the
+artefact's name: the numbers do not depend on the order things were computed in.
+"""
+
+import csv
+import json
+import math
+import os
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from minirmo.bon import bon_estimate
+from minirmo.kl import bon_kl
+from minirmo.policy import PolicyConfig, SFTConfig, build_policy, sample_pool, sft
+from minirmo.reward import (
+    BTConfig,
+    GoldConfig,
+    ProxyConfig,
+    RewardModel,
+    RMConfig,
+    train_gold,
+    train_proxy,
+)
+from minirmo.world import World, WorldConfig
+
+
+@dataclass
+class Preset:
+    name: str
+    proxy_sizes: list  # RMConfig of every proxy size, smallest first
+    proxy_data: list  # numbers of comparisons, smallest first
+    bon_pool: int  # N: samples per prompt in the best-of-n pool
+    world: WorldConfig = field(default_factory=WorldConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    gold: GoldConfig = field(default_factory=GoldConfig)
+    proxy_train: BTConfig = field(default_factory=BTConfig)
+    label_noise: float = 0.0
+
+
+PRESETS = {
+    # used by the tests: seconds
+    "test": Preset(
+        "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32)], proxy_data=[1000, 4000],
+        bon_pool=1024, sft=SFTConfig(corpus_size=8_000),
+        gold=GoldConfig(rm=RMConfig(2, 64), pairs=8_000, train=BTConfig(epochs=3, lr=3e-3))),
+    # the quick demo: a couple of minutes on 2 CPU cores
+    "tiny": Preset(
+        "tiny", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32), RMConfig(2, 64)],
+        proxy_data=[2000, 8000], bon_pool=4096),
+    # the full sweep: 8 sizes over 2.7 orders of magnitude, data across the threshold
+    "paper": Preset(
+        "paper",
+        proxy_sizes=[RMConfig(1, 8, 2), RMConfig(1, 16, 2), RMConfig(1, 24, 2), RMConfig(2, 32),
+                     RMConfig(2, 48), RMConfig(2, 64), RMConfig(3, 96), RMConfig(4, 128)],
+        proxy_data=[250, 500, 1000, 2000, 4000, 8000, 16000, 32000], bon_pool=16384,
+        gold=GoldConfig(rm=RMConfig(4, 128), pairs=60_000,
+                        train=BTConfig(epochs=4, lr=2e-3))),
+}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"preset: unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]
+
+
+def check_device(device: str) -> torch.device:
+    """`device` as a torch.device, or a ValueError naming it when it is not there."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device: {device!r} is not a device (try 'cpu' or 'cuda')") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but CUDA is not available here")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device: {device!r} is not supported (use 'cpu' or 'cuda')")
+    return dev
+
+
+def log_spaced_ns(N: int, points: int = 24) -> list[int]:
+    """About `points` distinct integers from 1 to N, evenly spaced in log n (N included)."""
+    ns = {round(math.exp(math.log(N) * k / (points - 1))) for k in range(points)}
+    return sorted(ns | {1, N})
+
+
+class Run:
+    """One output folder: cached models and pools for `preset`, on `device`, with `seed`."""
+
+    def __init__(self, preset: Preset, out: str | Path, device: str = "cpu", seed: int = 0,
+                 progress: bool = True):
+        self.preset, self.seed, self.progress = preset, seed, progress
+        self.device = check_device(device)
+        self.out = Path(out)
+        self.cache = self.out / "cache"
+        self.cache.mkdir(parents=True, exist_ok=True)
+        self.world = World(preset.world, self.device)
+        self._memo = {}
+        with open(self.out / "config.json", "w") as f:
+            json.dump({"preset": asdict(preset), "device": str(self.device), "seed": seed},
+                      f, indent=2, default=str)
+
+    def generator(self, name: str) -> torch.Generator:
+        """A CPU generator for artefact `name`, also seeding torch's global RNG (model init)."""
+        seed = zlib.crc32(f"{self.seed}/{name}".encode())
+        torch.manual_seed(seed)
+        return torch.Generator().manual_seed(seed)
+
+    def _cached(self, name: str, compute, recipe=()):
+        """Load `name` from the cache, or compute it, save it atomically, and return it.
+
+        `recipe` is everything the artefact depends on; its hash is part of the file name, so
+        changing a preset never silently reuses a model trained under other settings.
+        """
+        name = f"{name}-{zlib.crc32(repr(recipe).encode()):08x}"
+        if name in self._memo:
+            return self._memo[name]
+        path = self.cache / f"{name}.pt"
+        if path.exists():
+            value = torch.load(path, map_location=self.device, weights_only=True)
+        else:
+            value = compute(self.generator(name))
+            tmp = path.with_suffix(".tmp")
+            torch.save(value, tmp)
+            os.replace(tmp, path)
+        self._memo[name] = value
+        return value
+
+    # ------------------------------------------------------------------ artefacts
+    def policy(self):
+        """The SFT policy (the paper's initial policy), frozen."""
+        def compute(g):
+            model = build_policy(self.world, self.preset.policy)
+            sft(model, self.world, self.preset.sft, g, self.progress)
+            return model.state_dict()
+        model = build_policy(self.world, self.preset.policy)
+        model.load_state_dict(self._cached("policy", compute, self.policy_recipe))
+        return model.eval().requires_grad_(False)
+
+    @property
+    def policy_recipe(self):
+        return (self.preset.world, self.preset.policy, self.preset.sft)
+
+    def _rm(self, name: str, config: RMConfig, train, recipe):
+        """Load or train a reward model; returns (model, report)."""
+        def compute(g):
+            rm, report = train(g)
+            return {"state": rm.state_dict(), "report": report}
+        saved = self._cached(name, compute, recipe)
+        rm = RewardModel(self.world, config)
+        rm.load_state_dict(saved["state"])
+        return rm.eval().requires_grad_(False), saved["report"]
+
+    def gold(self):
+        """The gold RM and its training report (validation accuracy = agreement with utility)."""
+        cfg = self.preset.gold
+        return self._rm("gold", cfg.rm, lambda g: train_gold(
+            self.world, self.policy(), cfg, g, self.progress), (self.policy_recipe, cfg))
+
+    def proxy(self, size: RMConfig, pairs: int):
+        """The proxy of this size trained on `pairs` gold-labelled comparisons, and its report."""
+        cfg = ProxyConfig(size, pairs, self.preset.label_noise, self.preset.proxy_train)
+        name = f"proxy_L{size.n_layer}_d{size.n_embd}_n{pairs}"
+        gold = self.gold()[0]
+        return self._rm(name, size, lambda g: train_proxy(
+            self.world, self.policy(), gold, cfg, g, self.progress),
+            (self.policy_recipe, self.preset.gold, cfg))
+
+    def pool(self) -> torch.Tensor:
+        """The best-of-n pool: N initial-policy samples per prompt, (prompts, N, seq_len)."""
+        return self._cached("pool", lambda g: sample_pool(
+            self.policy(), self.world, self.preset.bon_pool, generator=g,
+            progress=self.progress), (self.policy_recipe, self.preset.bon_pool))
+
+    def proxies(self):
+        """Every (size, pairs) of the preset's grid, smallest size and data first."""
+        return [(s, n) for s in self.preset.proxy_sizes for n in self.preset.proxy_data]
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Write `rows` (dicts with the same keys) to `path` atomically."""
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def rm_table(run: Run) -> list[dict]:
+    """Size, data and validation loss/accuracy of the gold RM and every proxy (trains if needed)."""
+    gold, report = run.gold()
+    rows = [{"rm": "gold", "rm_params": gold.n_params, "rm_data": report["pairs"],
+             "val_loss": report["val_loss"], "val_acc": report["val_acc"]}]
+    for size, pairs in tqdm(run.proxies(), desc="proxy RMs", disable=not run.progress):
+        rm, report = run.proxy(size, pairs)
+        rows.append({"rm": "proxy", "rm_params": rm.n_params, "rm_data": pairs,
+                     "val_loss": report["val_loss"], "val_acc": report["val_acc"]})
+    write_csv(run.out / "rm.csv", rows)
+    return rows
+
+
+def bon_experiment(run: Run, proxies=None) -> list[dict]:
+    """Best-of-n against every proxy (default: the preset's whole grid); writes bon.csv.
+
+    For each proxy, one pool of N initial-policy samples per prompt is scored by the proxy and
+    by the gold RM, and the unbiased estimator gives the proxy and gold score of best-of-n for
+    log-spaced n ≤ N. KL is the analytic best-of-n KL, log n − (n − 1)/n.
+    """
+    pool = run.pool()
+    gold_scores = run.gold()[0].score(pool)  # (prompts, N)
+    ns = log_spaced_ns(pool.shape[1])
+    kl = bon_kl(ns)
+    rows = []
+    for size, pairs in tqdm(proxies or run.proxies(), desc="best-of-n", disable=not run.progress):
+        rm, _ = run.proxy(size, pairs)
+        proxy, gold = bon_estimate(rm.score(pool), gold_scores, ns)
+        rows += [{"rm_params": rm.n_params, "rm_data": pairs, "n": n, "kl": float(k),
+                  "proxy": float(p), "gold": float(g)}
+                 for n, k, p, g in zip(ns, kl, proxy, gold, strict=True)]
+    write_csv(run.out / "bon.csv", rows)
+    return rows

@@ -1,0 +1,302 @@
+"""PPO from scratch: optimize the policy against a reward model, tracking KL from the start.
+
+The paper's RL runs are PPO against a proxy RM with no KL penalty, watching how the proxy and
+gold scores move as KL(π ‖ π_init) grows. This module is that loop, small enough to read top to
+bottom (in the style of cleanrl's single-file ``ppo.py``).
+
+**Language generation as an RL episode.** The prompt is the initial state. Each response token
+is an action; the state is everything written so far. The episode ends at ``<eos>``, or after
+``max_len`` tokens (a *truncated* response). The reward model scores the whole sequence once,
+so the score is the reward of the *last* real token and every earlier token gets 0. With an
+optional KL penalty, every token also gets −β·(log π − log π_init): summed over the response
+this is −β times the sampled KL, the penalty of Ziegler et al. (2019).
+
+**Why PPO.** A policy-gradient step pushes up log π of tokens with positive *advantage* (better
+than expected) and down those with negative advantage. Re-using one batch of rollouts for
+several epochs of minibatch steps is sample-efficient, but after the first step the data come
+from an older policy. PPO corrects with the ratio ρ = π_new/π_old and *clips* it to
+[1 − ε, 1 + ε], so no token can move the policy far from the one that sampled it.
+
+**Advantages: GAE.** A value network V predicts the return from each state. Generalized
+advantage estimation (Schulman et al. 2016) mixes the one-step TD errors
+δ_t = r_t + γ·V(s_{t+1}) − V(s_t) with weights (γλ)^k: A_t = Σ_k (γλ)^k δ_{t+k}. λ = 1 is the
+plain Monte Carlo return minus V (unbiased, noisy); λ = 0 trusts V fully (biased, quiet). There
+is no bootstrap after the final token: the episode really ends there, and a truncated response
+is also final (the reward model has already scored it as unfinished).
+
+**The value network** is separate: a copy of the initial policy's transformer with a fresh
+scalar head (zero-initialised, so it starts by predicting 0, the calibrated mean reward). A
+head on the policy's own trunk would be cheaper, but then the value loss would push on the
+policy's features, and its scale would have to be balanced against the policy loss by hand. A
+separate copy is the common choice in RLHF codebases (InstructGPT, TRL) and keeps the policy's
+gradients those of the PPO objective alone. Each network's gradient is clipped on its own.
+
+**What is measured.** Every step records the sampled KL(π ‖ π_init) (estimator k1, summed over
+response tokens, averaged over the batch) of that step's rollout, i.e. *before* the step's
+update: step 0 has KL ≈ 0. This is the paper's x-axis. It also records the proxy and gold
+scores of the same rollout, the response length, the policy's entropy, the fraction of tokens
+whose ratio was clipped, and the approximate KL between successive policies.
+"""
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from minirmo.kl import _ESTIMATORS, sampled_kl
+from minirmo.policy import response_logprobs, response_mask, sample
+from minirmo.world import World
+
+
+@dataclass
+class PPOConfig:
+    steps: int = 40  # rollout + update rounds
+    batch_size: int = 256  # rollouts per step
+    epochs: int = 4  # passes over each batch
+    minibatch_size: int = 64  # rollouts per gradient step (batch_size must be a multiple)
+    # 1e-4 (Adam) for the 2-layer, 64-wide SFT policy: clip_frac ~0.03-0.13 and approx_kl
+    # ~2e-3-9e-3 per step (the usual healthy PPO range), and a small proxy is maxed out in
+    # ~15-20 steps. 3e-4 clips 15-25% of tokens; 3e-5 hardly ever clips and is ~3x slower.
+    lr: float = 1e-4
+    clip: float = 0.2  # ε of the clipped policy objective
+    value_clip: float = 0.2  # how far a value prediction may move from the rollout's
+    vf_coef: float = 0.5  # weight of the value loss (the networks are separate: see above)
+    gamma: float = 1.0  # no discounting: the reward comes once, at the end
+    lam: float = 0.95  # GAE λ
+    max_grad_norm: float = 1.0  # clip each network's gradient norm to this
+    temperature: float = 1.0  # sampling *and* training log-probs use it: π is softmax(z/T)
+    kl_coef: float = 0.0  # β of the per-token KL penalty; the paper's main runs use none
+    kl_estimator: str = "k1"  # per-token estimator in the penalty: "k1", "k2" or "k3"
+    adaptive_kl_target: float | None = None  # if set, β is steered toward this KL (Ziegler)
+    adaptive_kl_horizon: int = 1000  # rollouts over which the controller closes the gap
+    whiten_advantages: bool = True  # normalize advantages over the batch's valid tokens
+    # Reward of a response that never said <eos>. None (default) leaves it to reward_fn: the
+    # reward model reads the whole sequence and sees that it is unfinished (the gold RM was
+    # trained on such tails), so a fixed override would hide what the proxy itself believes.
+    # A number replaces reward_fn's score for truncated responses (e.g. -2.0 as a hard floor).
+    truncation_penalty: float | None = None
+    sample_every: int = 10  # keep a few decoded samples every this many steps
+    num_samples: int = 4  # how many decoded samples to keep
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first field that is out of range."""
+        for name in ("steps", "batch_size", "epochs", "minibatch_size", "sample_every",
+                     "adaptive_kl_horizon"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.batch_size % self.minibatch_size:
+            raise ValueError(f"batch_size ({self.batch_size}) must be divisible by "
+                             f"minibatch_size ({self.minibatch_size})")
+        for name in ("lr", "clip", "value_clip", "max_grad_norm", "temperature"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        for name in ("vf_coef", "kl_coef"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("gamma", "lam"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        if self.kl_estimator not in _ESTIMATORS:
+            raise ValueError(f"kl_estimator must be one of {sorted(_ESTIMATORS)}, "
+                             f"got {self.kl_estimator!r}")
+        if self.adaptive_kl_target is not None:
+            if not self.adaptive_kl_target > 0:
+                raise ValueError(f"adaptive_kl_target must be > 0 or None, "
+                                 f"got {self.adaptive_kl_target!r}")
+            if not self.kl_coef > 0:  # the controller is multiplicative: 0 would stay 0
+                raise ValueError("kl_coef must be > 0 (the starting value) when "
+                                 "adaptive_kl_target is set")
+        if not isinstance(self.num_samples, int) or self.num_samples < 0:
+            raise ValueError(f"num_samples must be a non-negative integer, got "
+                             f"{self.num_samples!r}")
+
+
+class ValueNetwork(nn.Module):
+    """V(state) for every response position: a copy of the policy's trunk + a scalar head."""
+
+    def __init__(self, policy):
+        super().__init__()
+        self.pad_id = policy.config.pad_token_id
+        self.backbone = copy.deepcopy(policy.transformer)  # GPT2Model, initialised from SFT
+        self.head = nn.Linear(policy.config.n_embd, 1)
+        nn.init.zeros_(self.head.weight)  # start at V = 0: calibrated rewards have mean 0
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, sequences: torch.Tensor, prompt_len: int) -> torch.Tensor:
+        """sequences (B, prompt_len + T) -> values (B, T).
+
+        Value t is read at the position that *predicts* response token t (as the policy's
+        logits are), i.e. the state before the token is written.
+        """
+        attention_mask = sequences != self.pad_id
+        hidden = self.backbone(sequences, attention_mask=attention_mask).last_hidden_state
+        return self.head(hidden[:, prompt_len - 1 : -1]).squeeze(-1)  # (B, T)
+
+
+def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float,
+        lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalized advantage estimates and returns, both (B, T), 0 where mask is False.
+
+    rewards, values: (B, T) per response token; mask: (B, T) bool, a prefix of True per row
+    (the response up to and including its last token). After a row's last valid token there
+    is no bootstrap: the next value counts as 0.
+    """
+    mask = mask.to(values.dtype)
+    B, T = rewards.shape
+    advantages = torch.zeros_like(values)
+    next_advantage = torch.zeros(B, dtype=values.dtype, device=values.device)  # A_{t+1}
+    next_value = torch.zeros(B, dtype=values.dtype, device=values.device)  # V(s_{t+1})
+    for t in reversed(range(T)):
+        # does token t+1 exist? (0 at the end of the row or the end of the tensor)
+        cont = mask[:, t + 1] if t + 1 < T else torch.zeros_like(next_value)
+        delta = rewards[:, t] + gamma * cont * next_value - values[:, t]  # TD error δ_t
+        next_advantage = (delta + gamma * lam * cont * next_advantage) * mask[:, t]
+        advantages[:, t] = next_advantage
+        next_value = values[:, t]
+    returns = (advantages + values) * mask  # targets for the value network
+    return advantages, returns
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of x over the positions where mask is True."""
+    return (x * mask).sum() / mask.sum().clamp(min=1)
+
+
+def train_ppo(policy, reward_fn, world: World, config: PPOConfig | None = None, gold_fn=None,
+              generator: torch.Generator | None = None, progress: bool = False,
+              callback=None) -> list[dict]:
+    """Train `policy` in place with PPO against `reward_fn`; return one record per step.
+
+    reward_fn, gold_fn: sequences (B, prompt_len + max_len) -> scores (B,), e.g. `rm.score`.
+    callback(record) is called after each step's update, when `policy` holds the new weights:
+    use it to save checkpoints or stream results (rollout of step k+1 uses those weights).
+    A record holds plain numbers: step; kl and kl_k3 (KL(π‖π_init) of the step's rollout, so
+    measured *before* the step's update, estimators k1 and k3); proxy and gold (mean reward_fn
+    and gold_fn scores of the rollout, gold only if gold_fn is given; proxy is reward_fn's own
+    score, before any truncation_penalty); length (response tokens, <eos> included); truncated
+    (fraction without <eos>); entropy (per token); clip_frac, approx_kl (the k3 estimate of
+    KL(π_old‖π) over the update's minibatches) and value_loss, averaged over the update;
+    kl_coef (the β used this step); and, every `sample_every` steps, "samples" (strings).
+    """
+    config = config or PPOConfig()
+    config.validate()
+    device = world.device
+    P, T, eos = world.prompt_len, world.max_len, world.tokenizer.eos_id
+    B, M = config.batch_size, config.minibatch_size
+
+    # --- the frozen reference (π_init) and the value network, both copies of the start
+    reference = copy.deepcopy(policy).requires_grad_(False).eval()
+    value_net = ValueNetwork(policy).to(device)
+    policy.eval()  # dropout is off anyway; eval() keeps it so
+    optimizer = torch.optim.Adam([*policy.parameters(), *value_net.parameters()], lr=config.lr,
+                                 eps=1e-5)
+    kl_coef = config.kl_coef
+    records = []
+    bar = tqdm(range(config.steps), desc="PPO", disable=not progress)
+    for step in bar:
+        # --- 1. rollout: sample B responses to random prompts
+        with torch.no_grad():
+            prompts = world.prompts[world.sample_topics(B, generator)]  # (B, P)
+            sequences, _ = sample(policy, prompts, T, config.temperature, generator)  # (B, P+T)
+            responses = sequences[:, P:]  # (B, T)
+            mask = response_mask(responses, eos)  # (B, T) bool, up to and including <eos>
+            # log-probs recomputed in one forward pass, exactly as the update will compute them
+            logp_old, entropy = response_logprobs(policy, sequences, P, config.temperature,
+                                                  return_entropy=True)  # (B, T) each
+            logp_ref = response_logprobs(reference, sequences, P, config.temperature)  # (B, T)
+            values_old = value_net(sequences, P) * mask  # (B, T)
+
+            # --- 2. scores of the whole sequences
+            score = reward_fn(sequences)  # (B,)
+            if score.shape != (B,) or not torch.isfinite(score).all():
+                raise ValueError(f"reward_fn must return {B} finite scores, got shape "
+                                 f"{tuple(score.shape)}")
+            proxy = score.float().mean().item()
+            gold = gold_fn(sequences).float().mean().item() if gold_fn is not None else None
+            reward_seq = score.float()
+            truncated = ~(responses == eos).any(1)  # (B,) never said <eos>
+            if config.truncation_penalty is not None:
+                reward_seq = torch.where(truncated, config.truncation_penalty, reward_seq)
+
+            # --- 3. per-token rewards: KL penalty on every token, the score on the last one
+            kl_per_token = _ESTIMATORS[config.kl_estimator](logp_ref - logp_old)  # (B, T)
+            rewards = -kl_coef * kl_per_token * mask  # (B, T)
+            last = mask.sum(1) - 1  # (B,) index of <eos>, or of the last token if truncated
+            rewards[torch.arange(B, device=device), last] += reward_seq
+
+            # --- 4. the paper's x-axis: KL(π ‖ π_init) of this rollout, before the update
+            kl = sampled_kl(logp_old, logp_ref, mask, "k1").mean().item()
+            kl_k3 = sampled_kl(logp_old, logp_ref, mask, "k3").mean().item()
+
+            # --- 5. advantages (GAE) and value targets, whitened over the valid tokens
+            advantages, returns = gae(rewards, values_old, mask, config.gamma, config.lam)
+            if config.whiten_advantages:
+                valid = advantages[mask]
+                advantages = (advantages - valid.mean()) / (valid.std(correction=0) + 1e-8) * mask
+
+        # --- 6. update: several epochs of minibatch steps on the clipped objectives
+        stats = {"clip_frac": [], "approx_kl": [], "value_loss": []}
+        for _ in range(config.epochs):
+            order = torch.randperm(B, generator=generator).to(device)
+            for start in range(0, B, M):
+                idx = order[start : start + M]  # (M,)
+                mb_mask = mask[idx].float()  # (M, T)
+                # policy loss: −min(ρA, clip(ρ)A) per token, mean over valid tokens
+                logp = response_logprobs(policy, sequences[idx], P, config.temperature)
+                log_ratio = (logp - logp_old[idx]) * mb_mask  # (M, T)
+                ratio = log_ratio.exp()
+                adv = advantages[idx]
+                pg_loss = masked_mean(torch.max(
+                    -adv * ratio, -adv * ratio.clamp(1 - config.clip, 1 + config.clip)), mb_mask)
+                # value loss: the worse of the plain and the clipped prediction (as in PPO2)
+                v = value_net(sequences[idx], P)  # (M, T)
+                v_clipped = values_old[idx] + (v - values_old[idx]).clamp(-config.value_clip,
+                                                                          config.value_clip)
+                ret = returns[idx]
+                v_loss = 0.5 * masked_mean(torch.max((v - ret) ** 2, (v_clipped - ret) ** 2),
+                                           mb_mask)
+
+                optimizer.zero_grad(set_to_none=True)
+                (pg_loss + config.vf_coef * v_loss).backward()
+                # clip each network on its own: the value gradient never rescales the policy's
+                nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+                nn.utils.clip_grad_norm_(value_net.parameters(), config.max_grad_norm)
+                optimizer.step()
+
+                with torch.no_grad():
+                    stats["clip_frac"].append(masked_mean(
+                        ((ratio - 1).abs() > config.clip).float(), mb_mask).item())
+                    # k3 estimate of KL(π_old ‖ π_new) on π_old's samples
+                    stats["approx_kl"].append(masked_mean((ratio - 1) - log_ratio,
+                                                          mb_mask).item())
+                    stats["value_loss"].append(v_loss.item())
+
+        # --- 7. record the step (and adapt β toward the target KL, Ziegler et al. 2019)
+        record = {"step": step, "kl": kl, "kl_k3": kl_k3, "proxy": proxy}
+        if gold is not None:
+            record["gold"] = gold
+        record.update(
+            length=mask.sum(1).float().mean().item(),
+            entropy=masked_mean(entropy, mask).item(),
+            truncated=truncated.float().mean().item(),
+            **{k: sum(v) / len(v) for k, v in stats.items()},
+            kl_coef=kl_coef,
+        )
+        if step % config.sample_every == 0 and config.num_samples:
+            record["samples"] = [world.tokenizer.decode(s)
+                                 for s in sequences[: config.num_samples]]
+        if config.adaptive_kl_target is not None:
+            error = max(-0.2, min(0.2, kl / config.adaptive_kl_target - 1))
+            kl_coef *= 1 + error * B / config.adaptive_kl_horizon
+        records.append(record)
+        bar.set_postfix(kl=f"{kl:.2f}", proxy=f"{proxy:.2f}")
+        if callback is not None:
+            callback(record)
+    bar.close()
+    return records

@@ -1,0 +1,224 @@
+"""Reward models: a GPT-2 backbone with a scalar head, Bradley–Terry training, gold and proxy.
+
+A reward model (RM) reads a whole sequence ``prompt | response`` and returns one number, read
+off the hidden state of the last real token (the response's ``<eos>``, or its last word when it
+was cut off). It is trained on *comparisons*: pairs (chosen, rejected) of responses to the same
+prompt. The Bradley–Terry model says P(chosen ≻ rejected) = σ(r(chosen) − r(rejected)), so the
+loss is −log σ(r_c − r_r), and validation accuracy is how often r_c > r_r on held-out pairs.
+
+The paper's two recipes, in this world:
+
+* **gold** stands in for human labellers. It is the largest RM, trained on many pairs labelled
+  by the hidden utility (`World.utility`), drawn from a *broad* distribution: policy samples at
+  several temperatures plus perturbed samples (`World.perturb`) that reach the tails SFT rarely
+  visits. After training it is frozen and treated as the truth.
+* **proxy** RMs are what gets optimized. They come in many sizes and are trained on pairs of
+  ordinary initial-policy samples labelled by the gold RM (hard labels: the higher gold score
+  wins; optional label noise flips a fraction). They never see the tails.
+
+After training every RM is recalibrated as in the paper: shifted so that the initial policy
+scores 0 on average; the gold RM is also scaled to unit variance on initial-policy samples, so
+gold scores read in standard deviations of the initial policy.
+"""
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import GPT2Config, GPT2Model
+
+from minirmo.policy import sample
+from minirmo.world import World
+
+
+@dataclass
+class RMConfig:
+    n_layer: int = 2
+    n_embd: int = 32
+    n_head: int = 4
+
+
+@dataclass
+class BTConfig:
+    """How to train an RM with the Bradley–Terry loss."""
+
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 2e-3
+    val_fraction: float = 0.1
+
+
+class RewardModel(nn.Module):
+    """GPT-2 backbone + linear head on the last real token; calibrated scores (batch,)."""
+
+    def __init__(self, world: World, config: RMConfig):
+        super().__init__()
+        tok = world.tokenizer
+        self.config = config
+        self.pad_id = tok.pad_id
+        self.backbone = GPT2Model(GPT2Config(
+            vocab_size=len(tok), n_positions=world.prompt_len + world.max_len,
+            n_embd=config.n_embd, n_layer=config.n_layer, n_head=config.n_head,
+            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+            bos_token_id=tok.bos_id, eos_token_id=tok.eos_id, pad_token_id=tok.pad_id,
+        ))
+        self.head = nn.Linear(config.n_embd, 1)
+        # score = (raw - shift) * scale, set by `calibrate`
+        self.register_buffer("shift", torch.zeros(()))
+        self.register_buffer("scale", torch.ones(()))
+        self.to(world.device)
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def raw(self, sequences: torch.Tensor) -> torch.Tensor:
+        """Uncalibrated scores: sequences (batch, seq_len) -> (batch,)."""
+        attention_mask = sequences != self.pad_id
+        hidden = self.backbone(sequences, attention_mask=attention_mask).last_hidden_state
+        last = attention_mask.sum(1) - 1  # (batch,) index of the last real token (right padding)
+        return self.head(hidden[torch.arange(len(sequences)), last]).squeeze(-1)
+
+    def forward(self, sequences: torch.Tensor) -> torch.Tensor:
+        return (self.raw(sequences) - self.shift) * self.scale
+
+    @torch.no_grad()
+    def score(self, sequences: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
+        """Calibrated scores of any number of sequences (..., seq_len) -> (...), in batches."""
+        flat = sequences.reshape(-1, sequences.shape[-1])
+        scores = torch.cat([self(flat[i : i + batch_size])
+                            for i in range(0, len(flat), batch_size)])
+        return scores.reshape(sequences.shape[:-1])
+
+    @torch.no_grad()
+    def calibrate(self, initial_samples: torch.Tensor, unit_variance: bool = False) -> None:
+        """Shift (and optionally scale) so initial-policy samples score mean 0 (and std 1)."""
+        self.shift.zero_()
+        self.scale.fill_(1.0)
+        raw = self.score(initial_samples)
+        self.shift.copy_(raw.mean())
+        if unit_variance:
+            self.scale.copy_(1.0 / raw.std())
+
+
+def train_bradley_terry(rm: RewardModel, chosen: torch.Tensor, rejected: torch.Tensor,
+                        config: BTConfig | None = None, generator: torch.Generator | None = None,
+                        progress: bool = False) -> dict:
+    """Fit `rm` to comparisons chosen[i] ≻ rejected[i] (each (pairs, seq_len)).
+
+    Holds out `val_fraction` of the pairs and returns a report with the final training loss and
+    the validation loss and accuracy (ln 2 ≈ 0.693 and 50% are chance).
+    """
+    config = config or BTConfig()
+    if chosen.shape != rejected.shape:
+        raise ValueError(f"rejected: shape {tuple(rejected.shape)} != chosen {tuple(chosen.shape)}")
+    order = torch.randperm(len(chosen), generator=generator).to(chosen.device)
+    n_val = max(1, int(config.val_fraction * len(chosen)))
+    val, train = order[:n_val], order[n_val:]
+    batch_size = min(config.batch_size, len(train))
+    steps = config.epochs * (len(train) // batch_size)
+    optimizer = torch.optim.AdamW(rm.parameters(), lr=config.lr, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=steps)
+    rm.train()
+    bar = tqdm(total=steps, desc=f"RM {rm.n_params:,} params", disable=not progress, leave=False)
+    for _ in range(config.epochs):
+        shuffled = train[torch.randperm(len(train), generator=generator).to(train.device)]
+        for start in range(0, len(shuffled) - batch_size + 1, batch_size):
+            idx = shuffled[start : start + batch_size]
+            scores = rm.raw(torch.cat([chosen[idx], rejected[idx]]))  # one pass: (2 * batch,)
+            margin = scores[: len(idx)] - scores[len(idx) :]  # (batch,)
+            loss = -F.logsigmoid(margin).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            bar.update()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    rm.eval()
+    with torch.no_grad():
+        margin = rm.score(chosen[val]) - rm.score(rejected[val])
+    return {"train_loss": loss.item(), "val_loss": -F.logsigmoid(margin).mean().item(),
+            "val_acc": (margin > 0).float().mean().item(), "pairs": len(chosen)}
+
+
+def label_pairs(first: torch.Tensor, second: torch.Tensor, first_wins: torch.Tensor):
+    """Arrange two batches of sequences into (chosen, rejected) by the boolean `first_wins`."""
+    wins = first_wins[:, None]
+    return torch.where(wins, first, second), torch.where(wins, second, first)
+
+
+def sample_pairs(policy, world: World, pairs: int, temperatures=(1.0,),
+                 generator: torch.Generator | None = None):
+    """Two responses to the same prompt for `pairs` random prompts: two (pairs, seq_len).
+
+    Rows are split evenly among `temperatures`; the second response of a pair is sampled at
+    the next temperature in the list, so pairs also compare temperatures.
+    """
+    topic = world.sample_topics(pairs, generator)
+    prompts = world.prompts[topic]
+    chunks = torch.arange(pairs, device=world.device) * len(temperatures) // pairs
+    sides = []
+    for shift in (0, 1):
+        side = torch.empty(pairs, world.prompt_len + world.max_len, dtype=torch.long,
+                           device=world.device)
+        for k, temperature in enumerate(temperatures):
+            rows = chunks == (k - shift) % len(temperatures)
+            side[rows] = sample(policy, prompts[rows], world.max_len, temperature, generator)[0]
+        sides.append(side)
+    return sides[0], sides[1]
+
+
+@dataclass
+class GoldConfig:
+    rm: RMConfig = field(default_factory=lambda: RMConfig(n_layer=2, n_embd=64))
+    pairs: int = 25_000
+    temperatures: tuple = (0.7, 1.0, 1.5)
+    perturbed_fraction: float = 0.4
+    train: BTConfig = field(default_factory=lambda: BTConfig(epochs=5, batch_size=128, lr=3e-3))
+
+
+@dataclass
+class ProxyConfig:
+    rm: RMConfig = field(default_factory=RMConfig)
+    pairs: int = 4_000
+    label_noise: float = 0.0  # fraction of labels flipped at random
+    train: BTConfig = field(default_factory=BTConfig)
+
+
+def train_gold(world: World, policy, config: GoldConfig | None = None,
+               generator: torch.Generator | None = None, progress: bool = False):
+    """The gold RM: trained on broad pairs labelled by the hidden utility. -> (rm, report)."""
+    config = config or GoldConfig()
+    first, second = sample_pairs(policy, world, config.pairs, config.temperatures, generator)
+    for side in (first, second):  # push a fraction of each side into the tails
+        rows = torch.rand(len(side), generator=generator).to(world.device)
+        rows = rows < config.perturbed_fraction
+        side[rows] = world.perturb(side[rows], generator)
+    u_first, u_second = world.utility(first), world.utility(second)
+    keep = u_first != u_second  # an exact tie carries no preference: drop it
+    chosen, rejected = label_pairs(first[keep], second[keep], (u_first > u_second)[keep])
+    rm = RewardModel(world, config.rm)
+    report = train_bradley_terry(rm, chosen, rejected, config.train, generator, progress)
+    initial = sample_pairs(policy, world, 4096, (1.0,), generator)[0]
+    rm.calibrate(initial, unit_variance=True)
+    rm.requires_grad_(False)
+    return rm, report
+
+
+def train_proxy(world: World, policy, gold: RewardModel, config: ProxyConfig | None = None,
+                generator: torch.Generator | None = None, progress: bool = False):
+    """A proxy RM: initial-policy pairs, hard labels from the gold RM. -> (rm, report)."""
+    config = config or ProxyConfig()
+    first, second = sample_pairs(policy, world, config.pairs, (1.0,), generator)
+    first_wins = gold.score(first) > gold.score(second)
+    flip = torch.rand(config.pairs, generator=generator).to(world.device) < config.label_noise
+    chosen, rejected = label_pairs(first, second, first_wins ^ flip)
+    rm = RewardModel(world, config.rm)
+    report = train_bradley_terry(rm, chosen, rejected, config.train, generator, progress)
+    initial = sample_pairs(policy, world, 4096, (1.0,), generator)[0]
+    rm.calibrate(initial)
+    rm.requires_grad_(False)
+    return rm, report

@@ -1,0 +1,80 @@
+"""Reward models: last-token readout, Bradley–Terry training, calibration, saving."""
+
+import pytest
+import torch
+
+from minirmo.reward import BTConfig, RewardModel, RMConfig, label_pairs, train_bradley_terry
+from minirmo.world import World
+
+
+@pytest.fixture(scope="module")
+def world():
+    return World()
+
+
+def reviews(world, texts):
+    """Full padded sequences (len(texts), prompt + max_len) from 'topic : words <eos>' texts."""
+    width = world.prompt_len + world.max_len
+    rows = [world.tokenizer.encode("<bos> " + t) for t in texts]
+    return torch.tensor([r + [world.tokenizer.pad_id] * (width - len(r)) for r in rows])
+
+
+def test_score_reads_the_last_real_token_whatever_the_padding(world):
+    """Extra right padding does not change a reward model's score."""
+    torch.manual_seed(0)
+    rm = RewardModel(world, RMConfig(1, 16, 2)).eval()
+    seqs = reviews(world, ["pizza : the crust was great <eos>", "gym : the class <eos>"])
+    short = seqs[:, :12]  # both responses end before position 12
+    torch.testing.assert_close(rm.score(seqs), rm.score(short))
+
+
+def test_label_pairs_puts_the_winner_first():
+    """label_pairs returns (chosen, rejected) by the boolean first_wins."""
+    a, b = torch.tensor([[1], [2]]), torch.tensor([[3], [4]])
+    chosen, rejected = label_pairs(a, b, torch.tensor([True, False]))
+    assert chosen.tolist() == [[1], [4]] and rejected.tolist() == [[3], [2]]
+
+
+def test_bradley_terry_learns_a_simple_preference(world):
+    """An RM trained on 'a review with praise beats one without' ranks held-out pairs right."""
+    g = torch.Generator().manual_seed(0)
+    corpus = world.corpus(4000, g)
+    has_praise = torch.isin(corpus[:, world.prompt_len:], world.praise_ids).any(1)
+    chosen, rejected = corpus[has_praise][:1200], corpus[~has_praise][:1200]
+    torch.manual_seed(0)
+    rm = RewardModel(world, RMConfig(1, 16, 2))
+    report = train_bradley_terry(rm, chosen, rejected, BTConfig(epochs=4), g)
+    assert report["val_acc"] > 0.9
+    assert report["val_loss"] < 0.4  # well below chance, ln 2 = 0.693
+
+
+def test_bradley_terry_rejects_mismatched_pairs_by_name(world):
+    """Chosen and rejected of different shapes raise a ValueError naming `rejected`."""
+    rm = RewardModel(world, RMConfig(1, 16, 2))
+    seqs = reviews(world, ["pizza : great <eos>"] * 3)
+    with pytest.raises(ValueError, match="rejected"):
+        train_bradley_terry(rm, seqs, seqs[:2])
+
+
+def test_calibration_centres_the_initial_policy_and_scales_the_gold(world):
+    """After calibration, initial samples score mean 0 (and std 1 when asked)."""
+    torch.manual_seed(0)
+    rm = RewardModel(world, RMConfig(1, 16, 2))
+    samples = world.corpus(512, torch.Generator().manual_seed(1))
+    rm.calibrate(samples)
+    assert abs(rm.score(samples).mean()) < 1e-4
+    rm.calibrate(samples, unit_variance=True)
+    scores = rm.score(samples)
+    assert abs(scores.mean()) < 1e-4 and abs(scores.std() - 1) < 1e-4
+
+
+def test_saved_and_reloaded_rm_scores_identically(world, tmp_path):
+    """A reward model saved with its calibration and loaded again gives the same scores."""
+    torch.manual_seed(0)
+    rm = RewardModel(world, RMConfig(1, 16, 2))
+    samples = world.corpus(64, torch.Generator().manual_seed(2))
+    rm.calibrate(samples, unit_variance=True)
+    torch.save(rm.state_dict(), tmp_path / "rm.pt")
+    loaded = RewardModel(world, RMConfig(1, 16, 2))
+    loaded.load_state_dict(torch.load(tmp_path / "rm.pt", weights_only=True))
+    assert torch.equal(rm.score(samples), loaded.score(samples))
