@@ -1,6 +1,7 @@
 """The `minirmo` command: run the paper's experiments on a preset and write CSVs and figures.
 
     minirmo bon --preset tiny --out runs/tiny     best-of-n against every proxy RM
+    minirmo rl  --preset tiny --out runs/tiny     PPO against every proxy size (most data)
 
 Every command caches its trained models under OUT/cache, so running it again (or after an
 interrupt) retrains nothing that was finished.
@@ -10,8 +11,8 @@ import argparse
 import sys
 import time
 
-from minirmo import plots
-from minirmo.experiments import PRESETS, Run, bon_experiment, get_preset, rm_table
+from minirmo import fit, plots
+from minirmo.experiments import PRESETS, Run, bon_experiment, get_preset, rl_experiment, rm_table
 
 
 def summarize_bon(rows, rm_rows) -> str:
@@ -40,11 +41,40 @@ def cmd_bon(args) -> None:
           f"in {time.time() - start:.0f} s")
 
 
+def summarize_rl(rows) -> str:
+    """A text table: per proxy, the KL reached, the gold peak and the fitted rl_form."""
+    lines = [f"{'proxy params':>12} {'pairs':>6} {'KL end':>6} {'peak step':>9} "
+             f"{'peak gold':>9} {'gold end':>8} {'proxy end':>9} {'rl_form R2':>10}"]
+    for (params, data), curve in plots.group(rows, "rm_params", "rm_data").items():
+        best = max(curve, key=lambda r: r["gold"])
+        r2 = fit.fit_rl([max(r["kl"], 0) ** 0.5 for r in curve], [r["gold"] for r in curve]).r2
+        lines.append(f"{params:>12,} {data:>6} {curve[-1]['kl']:>6.2f} {best['step']:>9} "
+                     f"{best['gold']:>9.3f} {curve[-1]['gold']:>8.3f} {curve[-1]['proxy']:>9.3f} "
+                     f"{r2:>10.3f}")
+    return "\n".join(lines)
+
+
+def cmd_rl(args) -> None:
+    if args.kl_coef < 0:
+        raise ValueError(f"kl-coef: must be >= 0, got {args.kl_coef}")
+    run = Run(get_preset(args.preset), args.out, args.device, args.seed)
+    start = time.time()
+    rows = rl_experiment(run, kl_coef=args.kl_coef)
+    plots.plot_scores_vs_kl(rows, "rl", run.out / "rl.png")
+    plots.plot_kl_vs_step(rows, run.out / "rl_kl_vs_step.png")
+    print(summarize_rl(rows))
+    print(f"wrote {run.out / 'rl.csv'}, rl.png, rl_kl_vs_step.png and rl_samples.txt in "
+          f"{time.time() - start:.0f} s")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="minirmo", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     bon = commands.add_parser("bon", help="best-of-n against every proxy RM of a preset")
-    for command in (bon,):
+    rl = commands.add_parser("rl", help="PPO against every proxy size of a preset")
+    rl.add_argument("--kl-coef", type=float, default=0.0,
+                    help="per-token KL penalty coefficient (default: 0, as in the paper)")
+    for command in (bon, rl):
         command.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
                              help="experiment size (default: tiny)")
         command.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
@@ -53,7 +83,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     args.out = args.out or f"runs/{args.preset}"
     try:
-        {"bon": cmd_bon}[args.command](args)
+        {"bon": cmd_bon, "rl": cmd_rl}[args.command](args)
     except ValueError as err:
         parser.error(str(err))
     except KeyboardInterrupt:

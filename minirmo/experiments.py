@@ -16,7 +16,7 @@ import json
 import math
 import os
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from minirmo.bon import bon_estimate
 from minirmo.kl import bon_kl
 from minirmo.policy import PolicyConfig, SFTConfig, build_policy, sample_pool, sft
+from minirmo.ppo import PPOConfig, train_ppo
 from minirmo.reward import (
     BTConfig,
     GoldConfig,
@@ -49,6 +50,7 @@ class Preset:
     gold: GoldConfig = field(default_factory=GoldConfig)
     proxy_train: BTConfig = field(default_factory=BTConfig)
     label_noise: float = 0.0
+    ppo: PPOConfig = field(default_factory=PPOConfig)
 
 
 PRESETS = {
@@ -56,11 +58,12 @@ PRESETS = {
     "test": Preset(
         "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32)], proxy_data=[1000, 4000],
         bon_pool=1024, sft=SFTConfig(corpus_size=8_000),
-        gold=GoldConfig(rm=RMConfig(2, 64), pairs=8_000, train=BTConfig(epochs=3, lr=3e-3))),
+        gold=GoldConfig(rm=RMConfig(2, 64), pairs=8_000, train=BTConfig(epochs=3)),
+        ppo=PPOConfig(steps=24, batch_size=128)),
     # the quick demo: a couple of minutes on 2 CPU cores
     "tiny": Preset(
         "tiny", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32), RMConfig(2, 64)],
-        proxy_data=[2000, 8000], bon_pool=4096),
+        proxy_data=[2000, 8000], bon_pool=4096, ppo=PPOConfig(steps=32)),
     # the full sweep: 8 sizes over 2.7 orders of magnitude, data across the threshold
     "paper": Preset(
         "paper",
@@ -86,6 +89,9 @@ def check_device(device: str) -> torch.device:
         raise ValueError(f"device: {device!r} is not a device (try 'cpu' or 'cuda')") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device: {device!r} requested but CUDA is not available here")
+    if dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device: {device!r} does not exist: this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s)")
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device: {device!r} is not supported (use 'cpu' or 'cuda')")
     return dev
@@ -185,6 +191,15 @@ class Run:
             self.policy(), self.world, self.preset.bon_pool, generator=g,
             progress=self.progress), (self.policy_recipe, self.preset.bon_pool))
 
+    def rl(self, size: RMConfig, pairs: int, kl_coef: float = 0.0) -> list[dict]:
+        """PPO against one proxy from the initial policy; the per-step records (see ppo.py)."""
+        config = replace(self.preset.ppo, kl_coef=kl_coef)
+        proxy, gold = self.proxy(size, pairs)[0], self.gold()[0]
+        name = f"rl_L{size.n_layer}_d{size.n_embd}_n{pairs}_kl{kl_coef:g}"
+        return self._cached(name, lambda g: train_ppo(
+            self.policy().requires_grad_(True), proxy.score, self.world, config, gold.score,
+            g, self.progress), (self.policy_recipe, self.preset.gold, size, pairs, config))
+
     def proxies(self):
         """Every (size, pairs) of the preset's grid, smallest size and data first."""
         return [(s, n) for s in self.preset.proxy_sizes for n in self.preset.proxy_data]
@@ -232,4 +247,27 @@ def bon_experiment(run: Run, proxies=None) -> list[dict]:
                   "proxy": float(p), "gold": float(g)}
                  for n, k, p, g in zip(ns, kl, proxy, gold, strict=True)]
     write_csv(run.out / "bon.csv", rows)
+    return rows
+
+
+def rl_experiment(run: Run, proxies=None, kl_coef: float = 0.0) -> list[dict]:
+    """PPO against every proxy (default: every size on the most data); writes rl.csv.
+
+    Each row is one PPO step: the sampled KL(π ‖ π_init) of that step's rollout and the mean
+    proxy and gold scores of the same samples (relative to the initial policy), plus the
+    step's diagnostics (length, entropy, clip fraction, ...).
+    """
+    most = run.preset.proxy_data[-1]
+    rows, samples = [], []
+    for size, pairs in tqdm(proxies or [(s, most) for s in run.preset.proxy_sizes], desc="RL",
+                            disable=not run.progress):
+        rm, _ = run.proxy(size, pairs)
+        for record in run.rl(size, pairs, kl_coef):
+            rows.append({"rm_params": rm.n_params, "rm_data": pairs, "step": record["step"],
+                         "kl": record["kl"], "proxy": record["proxy"], "gold": record["gold"]}
+                        | {k: v for k, v in record.items() if k != "samples"})
+            samples += [f"{rm.n_params:,} params, {pairs} pairs, step {record['step']} "
+                        f"(KL {record['kl']:.1f}): {text}" for text in record.get("samples", [])]
+    write_csv(run.out / "rl.csv", rows)
+    (run.out / "rl_samples.txt").write_text("\n".join(samples) + "\n")
     return rows

@@ -213,3 +213,20 @@ def fit_scaling(params, coef) -> ScalingFit:
     X = np.stack([x, np.ones_like(x)], axis=1)  # (sizes, 2)
     (slope, intercept), *_ = np.linalg.lstsq(X, y, rcond=None)
     return ScalingFit(float(slope), float(intercept), _r2(y, X @ np.array([slope, intercept])))
+
+
+def fit_power(x, y) -> tuple[float, float]:
+    """Fit y ≈ c · x^k by least squares on log y = log c + k log x; returns (c, k).
+
+    The paper reports that without a KL penalty KL grows roughly quadratically in PPO steps
+    (k ≈ 2) while best-of-n's grows like log n: this fit reads k off a KL-vs-step curve.
+    Only points with x > 0 and y > 0 are used.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"y: shape {y.shape} does not match x {x.shape}")
+    keep = (x > 0) & (y > 0)
+    if len(np.unique(x[keep])) < 2:
+        raise ValueError("x: need at least 2 distinct points with x > 0 and y > 0")
+    k, log_c = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
+    return float(np.exp(log_c)), float(k)

@@ -37,7 +37,7 @@ class PolicyConfig:
 
 @dataclass
 class SFTConfig:
-    corpus_size: int = 20_000
+    corpus_size: int = 16_000
     epochs: int = 2
     batch_size: int = 128
     lr: float = 3e-3

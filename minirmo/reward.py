@@ -44,9 +44,9 @@ class RMConfig:
 class BTConfig:
     """How to train an RM with the Bradley–Terry loss."""
 
-    epochs: int = 3
-    batch_size: int = 64
-    lr: float = 2e-3
+    epochs: int = 2
+    batch_size: int = 128
+    lr: float = 3e-3
     val_fraction: float = 0.1
 
 
@@ -85,7 +85,7 @@ class RewardModel(nn.Module):
         return (self.raw(sequences) - self.shift) * self.scale
 
     @torch.no_grad()
-    def score(self, sequences: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
+    def score(self, sequences: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """Calibrated scores of any number of sequences (..., seq_len) -> (...), in batches."""
         flat = sequences.reshape(-1, sequences.shape[-1])
         scores = torch.cat([self(flat[i : i + batch_size])
@@ -174,10 +174,10 @@ def sample_pairs(policy, world: World, pairs: int, temperatures=(1.0,),
 @dataclass
 class GoldConfig:
     rm: RMConfig = field(default_factory=lambda: RMConfig(n_layer=2, n_embd=64))
-    pairs: int = 25_000
+    pairs: int = 20_000
     temperatures: tuple = (0.7, 1.0, 1.5)
     perturbed_fraction: float = 0.4
-    train: BTConfig = field(default_factory=lambda: BTConfig(epochs=5, batch_size=128, lr=3e-3))
+    train: BTConfig = field(default_factory=lambda: BTConfig(epochs=4))
 
 
 @dataclass

@@ -1,0 +1,190 @@
+"""The best-of-n experiment end to end on the `test` preset: the paper's central picture.
+
+One run of `minirmo bon --preset test` (about half a minute) is shared by every test here.
+"""
+
+import csv
+import os
+
+import pytest
+import torch
+
+from minirmo.cli import main
+from minirmo.experiments import Run, check_device, get_preset, log_spaced_ns
+from minirmo.reward import sample_pairs
+
+
+def read_csv(path):
+    with open(path) as f:
+        return [{k: float(v) for k, v in row.items() if k != "rm"} | {"rm": row.get("rm")}
+                for row in csv.DictReader(f)]
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bon")
+    main(["bon", "--preset", "test", "--out", str(out), "--seed", "0"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def curves(out):
+    """{(rm_params, rm_data): rows of bon.csv in increasing n}."""
+    groups = {}
+    for row in read_csv(out / "bon.csv"):
+        groups.setdefault((row["rm_params"], row["rm_data"]), []).append(row)
+    return groups
+
+
+def test_bon_command_writes_results_figure_and_config(out):
+    """`minirmo bon` writes bon.csv with the documented columns, rm.csv, a figure and config."""
+    with open(out / "bon.csv") as f:
+        assert next(csv.reader(f)) == ["rm_params", "rm_data", "n", "kl", "proxy", "gold"]
+    assert (out / "rm.csv").exists() and (out / "config.json").exists()
+    assert (out / "bon.png").stat().st_size > 10_000
+
+
+def test_gold_rm_agrees_with_the_hidden_utility_on_fresh_broad_pairs(out):
+    """The gold RM orders at least 80% of new broad pairs as the hidden utility does."""
+    run = Run(get_preset("test"), out, progress=False)
+    g = torch.Generator().manual_seed(123)
+    first, second = sample_pairs(run.policy(), run.world, 3000, (0.7, 1.0, 1.5), g)
+    first[:1200] = run.world.perturb(first[:1200], g)  # 40% pushed into the tails
+    gold = run.gold()[0]
+    u1, u2 = run.world.utility(first), run.world.utility(second)
+    keep = u1 != u2
+    agree = ((gold.score(first) > gold.score(second)) == (u1 > u2))[keep].float().mean()
+    assert agree > 0.80  # the tiny preset's larger gold reaches 85-89%
+
+
+def test_proxies_learn_the_gold_preferences_well_above_chance(out):
+    """Every proxy trained on the most data beats chance (50%) by a wide margin."""
+    rows = [r for r in read_csv(out / "rm.csv") if r["rm"] == "proxy"]
+    most = max(r["rm_data"] for r in rows)
+    assert all(r["val_acc"] > 0.7 for r in rows if r["rm_data"] == most)
+
+
+def test_initial_policy_scores_zero_at_n_equals_one(curves):
+    """At n = 1 best-of-n is the initial policy, whose calibrated scores average 0."""
+    for curve in curves.values():
+        assert curve[0]["n"] == 1 and curve[0]["kl"] == 0
+        assert abs(curve[0]["gold"]) < 0.1 and abs(curve[0]["proxy"]) < 0.1
+
+
+def test_bon_proxy_score_never_decreases_with_n(curves):
+    """For every proxy, the best-of-n proxy score rises (weakly) with n."""
+    for curve in curves.values():
+        proxy = [r["proxy"] for r in curve]
+        assert all(b >= a - 1e-9 for a, b in zip(proxy, proxy[1:], strict=False))
+
+
+def test_smallest_proxy_overoptimizes_gold_peaks_then_falls(curves):
+    """Smallest proxy, least data: gold peaks at n < N and loses >= 10% of its gain by N."""
+    curve = curves[min(curves)]
+    gold = [r["gold"] for r in curve]
+    peak = max(range(len(gold)), key=gold.__getitem__)
+    gain = gold[peak] - gold[0]
+    assert gain > 0.2 and peak < len(gold) - 1
+    assert gold[peak] - gold[-1] >= 0.1 * gain
+    assert curve[-1]["proxy"] > curve[peak]["proxy"]  # the proxy kept rising past the peak
+
+
+def test_largest_proxy_on_most_data_peaks_later_and_higher(curves):
+    """The largest proxy on the most data reaches a higher gold peak at a larger n."""
+    def peak(curve):
+        best = max(curve, key=lambda r: r["gold"])
+        return best["n"], best["gold"]
+    small_n, small_gold = peak(curves[min(curves)])
+    big_n, big_gold = peak(curves[max(curves)])
+    assert big_gold > small_gold and big_n > small_n
+
+
+def test_second_run_retrains_nothing(out):
+    """Running the same command again reuses every cached model and pool."""
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "cache").iterdir()}
+    main(["bon", "--preset", "test", "--out", str(out), "--seed", "0"])
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "cache").iterdir()}
+    assert before == after
+
+
+def test_log_spaced_ns_cover_one_to_n():
+    """log_spaced_ns starts at 1, ends at N and strictly increases."""
+    ns = log_spaced_ns(4096)
+    assert ns[0] == 1 and ns[-1] == 4096 and all(a < b for a, b in zip(ns, ns[1:], strict=False))
+
+
+def test_unknown_preset_is_an_error_naming_it():
+    """An unknown preset name raises a ValueError that names `preset`."""
+    with pytest.raises(ValueError, match="preset"):
+        get_preset("huge")
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:99" if torch.cuda.is_available() else "cuda"])
+def test_missing_device_is_an_error_naming_it(device):
+    """A device that is not there raises a ValueError that names `device`."""
+    with pytest.raises(ValueError, match="device"):
+        check_device(device)
+
+
+def test_cli_reports_bad_input_instead_of_a_traceback(tmp_path, capsys):
+    """`minirmo bon --device tpu` exits with a usage error that names the device."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bon", "--preset", "test", "--out", os.fspath(tmp_path), "--device", "tpu"])
+    assert exit_info.value.code == 2
+    assert "device" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def rl_curves(out):
+    """{(rm_params, rm_data): rows of rl.csv in step order} from `minirmo rl --preset test`."""
+    main(["rl", "--preset", "test", "--out", str(out), "--seed", "0"])
+    groups = {}
+    for row in read_csv(out / "rl.csv"):
+        groups.setdefault((row["rm_params"], row["rm_data"]), []).append(row)
+    return groups
+
+
+def smooth(values, width=3):
+    """Moving average over `width` steps (each step's scores are means of one noisy batch)."""
+    return [sum(values[max(0, i - width + 1) : i + 1]) / len(values[max(0, i - width + 1) : i + 1])
+            for i in range(len(values))]
+
+
+def test_rl_command_writes_results_figures_and_samples(out, rl_curves):
+    """`minirmo rl` writes rl.csv (documented columns first), two figures and decoded samples."""
+    with open(out / "rl.csv") as f:
+        assert next(csv.reader(f))[:6] == ["rm_params", "rm_data", "step", "kl", "proxy", "gold"]
+    assert (out / "rl.png").exists() and (out / "rl_kl_vs_step.png").exists()
+    assert "<eos>" in (out / "rl_samples.txt").read_text()
+
+
+def test_rl_kl_starts_at_zero_and_reaches_several_nats(rl_curves):
+    """Every PPO run starts at KL 0 from the initial policy and spends several nats of KL."""
+    for curve in rl_curves.values():
+        assert curve[0]["kl"] == 0.0
+        assert curve[-1]["kl"] > 3.0
+
+
+def test_rl_raises_the_proxy_score(rl_curves):
+    """PPO raises the proxy score it optimizes, for every proxy."""
+    for curve in rl_curves.values():
+        proxy = smooth([r["proxy"] for r in curve])
+        assert proxy[-1] > proxy[2] + 0.5
+
+
+def test_rl_overoptimizes_the_smallest_proxy(rl_curves):
+    """Against the smallest proxy, gold peaks then loses >= 10% of its gain; the proxy holds."""
+    curve = rl_curves[min(rl_curves)]
+    gold, proxy = smooth([r["gold"] for r in curve]), smooth([r["proxy"] for r in curve])
+    peak = max(range(len(gold)), key=gold.__getitem__)
+    gain = gold[peak] - gold[0]
+    assert gain > 0.1 and peak < len(gold) - 1
+    assert gold[peak] - gold[-1] >= 0.1 * gain
+    assert proxy[-1] >= proxy[peak] - 0.05  # the proxy did not fall with the gold
+
+
+def test_rl_rejects_a_negative_kl_coefficient(out, capsys):
+    """`minirmo rl --kl-coef -1` is a usage error that names the option."""
+    with pytest.raises(SystemExit):
+        main(["rl", "--preset", "test", "--out", str(out), "--kl-coef", "-1"])
+    assert "kl-coef" in capsys.readouterr().err
