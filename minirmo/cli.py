@@ -2,6 +2,7 @@
 
     minirmo bon --preset tiny --out runs/tiny     best-of-n against every proxy RM
     minirmo rl  --preset tiny --out runs/tiny     PPO against every proxy size (most data)
+    minirmo reproduce --preset tiny --out runs/tiny   every study, CSV and figure of the paper
 
 Every command caches its trained models under OUT/cache, so running it again (or after an
 interrupt) retrains nothing that was finished.
@@ -13,6 +14,7 @@ import time
 
 from minirmo import fit, plots
 from minirmo.experiments import PRESETS, Run, bon_experiment, get_preset, rl_experiment, rm_table
+from minirmo.reproduce import reproduce
 
 
 def summarize_bon(rows, rm_rows) -> str:
@@ -67,6 +69,14 @@ def cmd_rl(args) -> None:
           f"{time.time() - start:.0f} s")
 
 
+def cmd_reproduce(args) -> None:
+    run = Run(get_preset(args.preset), args.out, args.device, args.seed)
+    start = time.time()
+    print(reproduce(run))
+    figures = sorted(p.name for p in run.out.glob("*.png"))
+    print(f"wrote {len(figures)} figures and the CSVs to {run.out} in {time.time() - start:.0f} s")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="minirmo", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,7 +84,8 @@ def main(argv=None) -> None:
     rl = commands.add_parser("rl", help="PPO against every proxy size of a preset")
     rl.add_argument("--kl-coef", type=float, default=0.0,
                     help="per-token KL penalty coefficient (default: 0, as in the paper)")
-    for command in (bon, rl):
+    repro = commands.add_parser("reproduce", help="every study and figure of the paper")
+    for command in (bon, rl, repro):
         command.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
                              help="experiment size (default: tiny)")
         command.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
@@ -83,7 +94,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     args.out = args.out or f"runs/{args.preset}"
     try:
-        {"bon": cmd_bon, "rl": cmd_rl}[args.command](args)
+        {"bon": cmd_bon, "rl": cmd_rl, "reproduce": cmd_reproduce}[args.command](args)
     except ValueError as err:
         parser.error(str(err))
     except KeyboardInterrupt:

@@ -67,11 +67,10 @@ PRESETS = {
     # the full sweep: 8 sizes over 2.7 orders of magnitude, data across the threshold
     "paper": Preset(
         "paper",
-        proxy_sizes=[RMConfig(1, 8, 2), RMConfig(1, 16, 2), RMConfig(1, 24, 2), RMConfig(2, 32),
-                     RMConfig(2, 48), RMConfig(2, 64), RMConfig(3, 96), RMConfig(4, 128)],
+        proxy_sizes=[RMConfig(1, 4, 1), RMConfig(1, 8, 2), RMConfig(1, 16, 2), RMConfig(2, 24, 2),
+                     RMConfig(2, 32), RMConfig(2, 48), RMConfig(2, 64), RMConfig(3, 96)],
         proxy_data=[250, 500, 1000, 2000, 4000, 8000, 16000, 32000], bon_pool=16384,
-        gold=GoldConfig(rm=RMConfig(4, 128), pairs=60_000,
-                        train=BTConfig(epochs=4, lr=2e-3))),
+        gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=3))),
 }
 
 
@@ -250,8 +249,10 @@ def bon_experiment(run: Run, proxies=None) -> list[dict]:
     return rows
 
 
-def rl_experiment(run: Run, proxies=None, kl_coef: float = 0.0) -> list[dict]:
-    """PPO against every proxy (default: every size on the most data); writes rl.csv.
+def rl_experiment(run: Run, proxies=None, kl_coef: float = 0.0,
+                  csv_name: str | None = "rl.csv") -> list[dict]:
+    """PPO against every proxy (default: every size on the most data); writes `csv_name`
+    (unless None) and the decoded samples beside it.
 
     Each row is one PPO step: the sampled KL(π ‖ π_init) of that step's rollout and the mean
     proxy and gold scores of the same samples (relative to the initial policy), plus the
@@ -268,6 +269,7 @@ def rl_experiment(run: Run, proxies=None, kl_coef: float = 0.0) -> list[dict]:
                         | {k: v for k, v in record.items() if k != "samples"})
             samples += [f"{rm.n_params:,} params, {pairs} pairs, step {record['step']} "
                         f"(KL {record['kl']:.1f}): {text}" for text in record.get("samples", [])]
-    write_csv(run.out / "rl.csv", rows)
-    (run.out / "rl_samples.txt").write_text("\n".join(samples) + "\n")
+    if csv_name:
+        write_csv(run.out / csv_name, rows)
+        (run.out / "rl_samples.txt").write_text("\n".join(samples) + "\n")
     return rows

@@ -13,12 +13,12 @@ nothing downloaded. This module is that world. It is small enough to hold in you
   Its samples read like clumsy reviews: ``the crust was really great and the cheese ...``.
 * The hidden **"human" utility** scores a whole response. A human reader likes
 
-  - specifics: each *distinct* on-topic word is worth +0.8, up to three of them;
-  - relevance: each word about *another* topic costs 0.8;
+  - specifics: each on-topic word (``crust`` in a pizza review) is worth +0.8, up to three;
+    a word about another topic is worth nothing;
   - warmth: the first two distinct praise words are worth +1 each, but
     every praise word past the second costs 1.5 (gushing is suspicious) and every *repeated*
     praise word costs 1 more (spam);
-  - no complaints (−0.6 each), no stutter (−1 for a word repeated back to back);
+  - no complaints (−0.6 each);
   - a finished thought: −2 if the response never says ``<eos>``, −1 if it has < 4 words.
 
 Why this invites Goodhart. In the teacher's samples, praise is the strongest *ordinary* signal:

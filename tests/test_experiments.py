@@ -188,3 +188,22 @@ def test_rl_rejects_a_negative_kl_coefficient(out, capsys):
     with pytest.raises(SystemExit):
         main(["rl", "--preset", "test", "--out", str(out), "--kl-coef", "-1"])
     assert "kl-coef" in capsys.readouterr().err
+
+
+def test_reproduce_writes_every_csv_and_at_least_eight_figures(out, rl_curves, capsys):
+    """`minirmo reproduce` writes bon.csv, rl.csv, fits.csv and >= 8 figures, with a summary."""
+    main(["reproduce", "--preset", "test", "--out", str(out), "--seed", "0"])
+    for name in ("bon.csv", "rl.csv", "fits.csv", "extrapolation.csv", "kl_penalty.csv"):
+        assert (out / name).stat().st_size > 0
+    with open(out / "fits.csv") as f:
+        assert next(csv.reader(f)) == ["method", "rm_params", "rm_data", "alpha", "beta", "r2"]
+    assert len(list(out.glob("*.png"))) >= 8
+    assert "per decade" in capsys.readouterr().out
+
+
+def test_kl_penalty_holds_the_kl_lower(out, rl_curves):
+    """In the KL-penalty study, a larger coefficient ends at a smaller KL (early stopping)."""
+    rows = read_csv(out / "kl_penalty.csv")
+    coefs = sorted({r["kl_coef"] for r in rows})
+    final = {c: [r["kl"] for r in rows if r["kl_coef"] == c][-1] for c in coefs}
+    assert final[coefs[-1]] < final[coefs[0]] / 2
