@@ -63,7 +63,7 @@ PRESETS = {
     # the quick demo: a couple of minutes on 2 CPU cores
     "tiny": Preset(
         "tiny", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32), RMConfig(2, 64)],
-        proxy_data=[2000, 8000], bon_pool=4096, ppo=PPOConfig(steps=32)),
+        proxy_data=[2000, 8000], bon_pool=4096, ppo=PPOConfig(steps=40)),
     # the full sweep: 8 sizes over 2.7 orders of magnitude, data across the threshold
     "paper": Preset(
         "paper",
