@@ -116,7 +116,8 @@ def bon_kl_exact(probs, rewards, n: int) -> float:
     return max(float(terms.sum()), 0.0)  # KL ≥ 0; only roundoff could make the sum negative
 
 
-_ESTIMATORS = {
+# per-token estimators of KL(π ‖ π_ref) as functions of log r = log π_ref − log π
+ESTIMATORS = {
     "k1": lambda log_r: -log_r,
     "k2": lambda log_r: 0.5 * log_r**2,
     "k3": lambda log_r: torch.expm1(log_r) - log_r,  # expm1(x) = e^x − 1, exact for small x
@@ -133,8 +134,8 @@ def sampled_kl(logp, logp_ref, mask=None, estimator: str = "k1") -> torch.Tensor
     estimator: "k1", "k2" or "k3" (see the module docstring)
     returns:   (batch,) one estimate per sequence. Average it over the batch for the KL.
     """
-    if estimator not in _ESTIMATORS:
-        raise ValueError(f"estimator must be one of {sorted(_ESTIMATORS)}, got {estimator!r}")
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {sorted(ESTIMATORS)}, got {estimator!r}")
     logp, logp_ref = torch.as_tensor(logp), torch.as_tensor(logp_ref)
     if logp.ndim != 2:
         raise ValueError(f"logp must have shape (batch, T), got {tuple(logp.shape)}")
@@ -143,7 +144,7 @@ def sampled_kl(logp, logp_ref, mask=None, estimator: str = "k1") -> torch.Tensor
             f"logp_ref must have the shape of logp {tuple(logp.shape)}, "
             f"got {tuple(logp_ref.shape)}"
         )
-    per_token = _ESTIMATORS[estimator](logp_ref - logp)  # (batch, T)
+    per_token = ESTIMATORS[estimator](logp_ref - logp)  # (batch, T)
     if mask is None:
         return per_token.sum(-1)
     mask = torch.as_tensor(mask, device=logp.device)

@@ -43,19 +43,29 @@ class SFTConfig:
     lr: float = 3e-3
 
 
+def gpt2_config(world: World, n_layer: int, n_embd: int, n_head: int) -> GPT2Config:
+    """A GPT-2 config sized for `world`'s vocabulary and sequences, with dropout off.
+
+    Dropout is off everywhere: PPO's probability ratios and reward scores must be
+    deterministic functions of the weights. Shared by the policy and the reward models.
+    """
+    tok = world.tokenizer
+    return GPT2Config(
+        vocab_size=len(tok), n_positions=world.prompt_len + world.max_len,
+        n_embd=n_embd, n_layer=n_layer, n_head=n_head,
+        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+        bos_token_id=tok.bos_id, eos_token_id=tok.eos_id, pad_token_id=tok.pad_id,
+    )
+
+
 def build_policy(world: World, config: PolicyConfig | None = None) -> GPT2LMHeadModel:
     """A freshly initialised GPT-2 language model sized for `world`, dropout off."""
     config = config or PolicyConfig()
-    tok = world.tokenizer
-    gpt_config = GPT2Config(
-        vocab_size=len(tok), n_positions=world.prompt_len + world.max_len,
-        n_embd=config.n_embd, n_layer=config.n_layer, n_head=config.n_head,
-        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,  # deterministic: PPO ratios need it
-        bos_token_id=tok.bos_id, eos_token_id=tok.eos_id, pad_token_id=tok.pad_id,
-    )
-    model = GPT2LMHeadModel(gpt_config).to(world.device)
+    model = GPT2LMHeadModel(gpt2_config(world, config.n_layer, config.n_embd, config.n_head))
+    model = model.to(world.device)
     # a response may hold any word and <eos>, never <pad>, <bos>, ":" or a topic name
-    model.suppress_tokens = [i for i in range(world.first_word) if i != tok.eos_id]
+    model.suppress_tokens = [i for i in range(world.first_word)
+                             if i != world.tokenizer.eos_id]
     return model
 
 

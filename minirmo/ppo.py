@@ -45,7 +45,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from minirmo.kl import _ESTIMATORS, sampled_kl
+from minirmo.kl import ESTIMATORS, sampled_kl
 from minirmo.policy import response_logprobs, response_mask, sample
 from minirmo.world import World
 
@@ -102,8 +102,8 @@ class PPOConfig:
         for name in ("gamma", "lam"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
-        if self.kl_estimator not in _ESTIMATORS:
-            raise ValueError(f"kl_estimator must be one of {sorted(_ESTIMATORS)}, "
+        if self.kl_estimator not in ESTIMATORS:
+            raise ValueError(f"kl_estimator must be one of {sorted(ESTIMATORS)}, "
                              f"got {self.kl_estimator!r}")
         if self.adaptive_kl_target is not None:
             if not self.adaptive_kl_target > 0:
@@ -225,7 +225,7 @@ def train_ppo(policy, reward_fn, world: World, config: PPOConfig | None = None, 
                 reward_seq = torch.where(truncated, config.truncation_penalty, reward_seq)
 
             # --- 3. per-token rewards: KL penalty on every token, the score on the last one
-            kl_per_token = _ESTIMATORS[config.kl_estimator](logp_ref - logp_old)  # (B, T)
+            kl_per_token = ESTIMATORS[config.kl_estimator](logp_ref - logp_old)  # (B, T)
             rewards = -kl_coef * kl_per_token * mask  # (B, T)
             last = mask.sum(1) - 1  # (B,) index of <eos>, or of the last token if truncated
             rewards[torch.arange(B, device=device), last] += reward_seq

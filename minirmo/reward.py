@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
-from transformers import GPT2Config, GPT2Model
+from transformers import GPT2Model
 
-from minirmo.policy import sample
+from minirmo.policy import gpt2_config, sample
 from minirmo.world import World
 
 
@@ -55,15 +55,10 @@ class RewardModel(nn.Module):
 
     def __init__(self, world: World, config: RMConfig):
         super().__init__()
-        tok = world.tokenizer
         self.config = config
-        self.pad_id = tok.pad_id
-        self.backbone = GPT2Model(GPT2Config(
-            vocab_size=len(tok), n_positions=world.prompt_len + world.max_len,
-            n_embd=config.n_embd, n_layer=config.n_layer, n_head=config.n_head,
-            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-            bos_token_id=tok.bos_id, eos_token_id=tok.eos_id, pad_token_id=tok.pad_id,
-        ))
+        self.pad_id = world.tokenizer.pad_id
+        self.backbone = GPT2Model(gpt2_config(world, config.n_layer, config.n_embd,
+                                              config.n_head))
         self.head = nn.Linear(config.n_embd, 1)
         # score = (raw - shift) * scale, set by `calibrate`
         self.register_buffer("shift", torch.zeros(()))
