@@ -1,6 +1,7 @@
 """The best-of-n experiment end to end on the `test` preset: the paper's central picture.
 
-One run of `minirmo bon --preset test` (about half a minute) is shared by every test here.
+One run of `minirmo bon --preset test` (about half a minute) is shared by every test here, in
+the session's shared run folder (`test_run_dir`, conftest.py), which the tutorials reuse.
 """
 
 import csv
@@ -21,10 +22,10 @@ def read_csv(path):
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bon")
-    main(["bon", "--preset", "test", "--out", str(out), "--seed", "0"])
-    return out
+def out(test_run_dir):
+    """The session's shared run folder (conftest.py), after `minirmo bon --preset test`."""
+    main(["bon", "--preset", "test", "--out", str(test_run_dir), "--seed", "0"])
+    return test_run_dir
 
 
 @pytest.fixture(scope="module")

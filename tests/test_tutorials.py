@@ -11,9 +11,15 @@ TUTORIALS = sorted((Path(__file__).resolve().parent.parent / "tutorials").glob("
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
-def test_tutorial_runs_in_fast_mode(path, tmp_path):
-    """Every tutorial runs top to bottom in fast mode."""
-    env = {**os.environ, "MINIRMO_FAST": "1", "MPLBACKEND": "Agg", "MINIRMO_OUT": str(tmp_path)}
+def test_tutorial_runs_in_fast_mode(path, tmp_path, test_run_dir):
+    """Every tutorial runs top to bottom in fast mode.
+
+    Tutorials that train models share the session's run folder (conftest.py): after
+    test_experiments.py it holds every model of the `test` preset, and otherwise the first
+    tutorial that needs a model trains it for the rest.
+    """
+    env = {**os.environ, "MINIRMO_FAST": "1", "MPLBACKEND": "Agg", "MINIRMO_OUT": str(tmp_path),
+           "MINIRMO_RUN_DIR": str(test_run_dir)}
     result = subprocess.run([sys.executable, str(path)], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"{path.name} failed:\n{result.stderr}"
