@@ -13,7 +13,15 @@ import sys
 import time
 
 from minirmo import fit, plots
-from minirmo.experiments import PRESETS, Run, bon_experiment, get_preset, rl_experiment, rm_table
+from minirmo.experiments import (
+    PRESETS,
+    Run,
+    bon_experiment,
+    describe_gold,
+    get_preset,
+    rl_experiment,
+    rm_table,
+)
 from minirmo.reproduce import reproduce
 
 
@@ -34,8 +42,7 @@ def cmd_bon(args) -> None:
     run = Run(get_preset(args.preset), args.out, args.device, args.seed)
     start = time.time()
     rm_rows = rm_table(run)
-    print(f"gold RM: {rm_rows[0]['rm_params']:,} params, agrees with the hidden utility on "
-          f"{rm_rows[0]['val_acc']:.1%} of held-out pairs")
+    print(describe_gold(rm_rows))
     rows = bon_experiment(run)
     plots.plot_scores_vs_kl(rows, "bon", run.out / "bon.png")
     print(summarize_bon(rows, rm_rows))

@@ -11,6 +11,7 @@ Each artefact draws its randomness from its own generator, seeded by the run's s
 artefact's name: the numbers do not depend on the order things were computed in.
 """
 
+import copy
 import csv
 import json
 import math
@@ -32,6 +33,7 @@ from minirmo.reward import (
     ProxyConfig,
     RewardModel,
     RMConfig,
+    initial_samples,
     train_gold,
     train_proxy,
 )
@@ -51,6 +53,8 @@ class Preset:
     proxy_train: BTConfig = field(default_factory=BTConfig)
     label_noise: float = 0.0
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    # the policy-size study (the paper's Section 3.4) repeats the RM-size study with this one
+    large_policy: PolicyConfig = field(default_factory=lambda: PolicyConfig(4, 128))
 
 
 PRESETS = {
@@ -59,7 +63,7 @@ PRESETS = {
         "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32)], proxy_data=[1000, 4000],
         bon_pool=1024, sft=SFTConfig(corpus_size=8_000),
         gold=GoldConfig(rm=RMConfig(2, 64), pairs=8_000, train=BTConfig(epochs=3)),
-        ppo=PPOConfig(steps=24, batch_size=128)),
+        ppo=PPOConfig(steps=24, batch_size=128), large_policy=PolicyConfig(3, 96)),
     # the quick demo: a couple of minutes on 2 CPU cores
     "tiny": Preset(
         "tiny", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32), RMConfig(2, 64)],
@@ -70,7 +74,8 @@ PRESETS = {
         proxy_sizes=[RMConfig(1, 4, 1), RMConfig(1, 8, 2), RMConfig(1, 16, 2), RMConfig(2, 24, 2),
                      RMConfig(2, 32), RMConfig(2, 48), RMConfig(2, 64), RMConfig(3, 96)],
         proxy_data=[250, 500, 1000, 2000, 4000, 8000, 16000, 32000], bon_pool=16384,
-        gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=3))),
+        # lr 1e-3: at the default 3e-3 this 3-layer gold once stalled at 70% agreement
+        gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3))),
 }
 
 
@@ -113,6 +118,8 @@ class Run:
         self.cache = self.out / "cache"
         self.cache.mkdir(parents=True, exist_ok=True)
         self.world = World(preset.world, self.device)
+        self.policy_config = preset.policy
+        self.judge = self  # the run whose gold RM is the truth (another one after with_policy)
         self._memo = {}
         with open(self.out / "config.json", "w") as f:
             json.dump({"preset": asdict(preset), "device": str(self.device), "seed": seed},
@@ -144,20 +151,31 @@ class Run:
         self._memo[name] = value
         return value
 
+    def with_policy(self, config: PolicyConfig) -> "Run":
+        """This run with another initial policy, judged by this run's gold RM.
+
+        Everything that depends on the policy (its SFT, the proxies trained on its samples, the
+        pool, RL) gets cache names of its own. The gold RM stays this run's, re-centred so that
+        the new initial policy scores 0 on average; its scale, and so its units, are unchanged.
+        """
+        sibling = copy.copy(self)
+        sibling.policy_config = config
+        return sibling
+
     # ------------------------------------------------------------------ artefacts
     def policy(self):
         """The SFT policy (the paper's initial policy), frozen."""
         def compute(g):
-            model = build_policy(self.world, self.preset.policy)
+            model = build_policy(self.world, self.policy_config)
             sft(model, self.world, self.preset.sft, g, self.progress)
             return model.state_dict()
-        model = build_policy(self.world, self.preset.policy)
+        model = build_policy(self.world, self.policy_config)
         model.load_state_dict(self._cached("policy", compute, self.policy_recipe))
         return model.eval().requires_grad_(False)
 
     @property
     def policy_recipe(self):
-        return (self.preset.world, self.preset.policy, self.preset.sft)
+        return (self.preset.world, self.policy_config, self.preset.sft)
 
     def _rm(self, name: str, config: RMConfig, train, recipe):
         """Load or train a reward model; returns (model, report)."""
@@ -171,9 +189,20 @@ class Run:
 
     def gold(self):
         """The gold RM and its training report (validation accuracy = agreement with utility)."""
-        cfg = self.preset.gold
-        return self._rm("gold", cfg.rm, lambda g: train_gold(
-            self.world, self.policy(), cfg, g, self.progress), (self.policy_recipe, cfg))
+        cfg, judge = self.preset.gold, self.judge
+        rm, report = self._rm("gold", cfg.rm, lambda g: train_gold(
+            self.world, judge.policy(), cfg, g, self.progress), (judge.policy_recipe, cfg))
+        if judge is not self:  # re-centre on this run's initial policy (see with_policy)
+            def compute(g):
+                rm.calibrate(initial_samples(self.policy(), self.world, g))
+                return rm.shift.clone()
+            rm.shift.copy_(self._cached("gold_shift", compute, (self.policy_recipe, cfg)))
+        return rm, report
+
+    def initial_gold(self) -> float:
+        """Mean gold score of this run's initial policy, in the judge's units (0 for the judge)."""
+        gold, judge_gold = self.gold()[0], self.judge.gold()[0]
+        return ((gold.shift - judge_gold.shift) * gold.scale).item()
 
     def proxy(self, size: RMConfig, pairs: int):
         """The proxy of this size trained on `pairs` gold-labelled comparisons, and its report."""
@@ -205,10 +234,12 @@ class Run:
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
-    """Write `rows` (dicts with the same keys) to `path` atomically."""
+    """Write `rows` to `path` atomically; the columns are every key, in first-seen order, and a
+    row without a column leaves it empty."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp, path)
@@ -227,8 +258,17 @@ def rm_table(run: Run) -> list[dict]:
     return rows
 
 
-def bon_experiment(run: Run, proxies=None) -> list[dict]:
-    """Best-of-n against every proxy (default: the preset's whole grid); writes bon.csv.
+def describe_gold(rm_rows: list[dict]) -> str:
+    """One line on the gold RM from `rm_table`'s rows: its size and how well it stands in for
+    the hidden utility (every finding is measured in its units, so read this first)."""
+    gold = rm_rows[0]
+    return (f"gold RM: {gold['rm_params']:,} params, agrees with the hidden utility on "
+            f"{gold['val_acc']:.1%} of held-out broad pairs")
+
+
+def bon_experiment(run: Run, proxies=None, csv_name: str | None = "bon.csv") -> list[dict]:
+    """Best-of-n against every proxy (default: the preset's whole grid); writes `csv_name`
+    (unless None).
 
     For each proxy, one pool of N initial-policy samples per prompt is scored by the proxy and
     by the gold RM, and the unbiased estimator gives the proxy and gold score of best-of-n for
@@ -245,7 +285,8 @@ def bon_experiment(run: Run, proxies=None) -> list[dict]:
         rows += [{"rm_params": rm.n_params, "rm_data": pairs, "n": n, "kl": float(k),
                   "proxy": float(p), "gold": float(g)}
                  for n, k, p, g in zip(ns, kl, proxy, gold, strict=True)]
-    write_csv(run.out / "bon.csv", rows)
+    if csv_name:
+        write_csv(run.out / csv_name, rows)
     return rows
 
 

@@ -241,3 +241,25 @@ def plot_extrapolation(bon_rows, path, fraction: float = 1 / 16):
                  fontsize=10)
     ax.legend(fontsize=7)
     _save(fig, path)
+
+
+def plot_policy_size(rows, path):
+    """The paper's Section 3.4: gold gain against sqrt(KL) from two initial policies, best-of-n
+    and RL, one colour per proxy size; the larger policy dashed."""
+    colours = size_colours([r["rm_params"] for r in rows])
+    policies = sorted({r["policy_params"] for r in rows})
+    fig, axes = plt.subplots(1, 2, figsize=(10.4, 4.4), sharey=True)
+    for ax, method in zip(axes, ("bon", "rl"), strict=True):
+        panel = [r for r in rows if r["method"] == method]
+        for (policy, start, params), curve in group(
+                panel, "policy_params", "gold_init", "rm_params").items():
+            ax.plot(np.sqrt(np.clip([r["kl"] for r in curve], 0, None)),
+                    [r["gold"] for r in curve], "-" if policy == policies[0] else "--",
+                    color=colours[params], lw=1.3,
+                    label=f"policy {policy:,} (starts at {start:+.2f}), RM {params:,}")
+        ax.axhline(0, color="grey", lw=0.5)
+        kl_axis(ax)
+        ax.set_title(f"{FORMS[method][2]}: smaller policy solid, larger dashed", fontsize=10)
+    axes[0].set_ylabel("gold gain over the initial policy")
+    axes[1].legend(fontsize=6)
+    _save(fig, path)

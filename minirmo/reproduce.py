@@ -9,6 +9,8 @@
 * **extrapolation** — fit the best-of-n form on n ≤ N/16 and predict the gold score at n = N,
   as the paper chose its form on n ≤ 1,000 and predicted out to n = 60,000;
 * **KL penalty** — RL against one proxy at several KL coefficients;
+* **policy size** — the RM-size study again, from a larger initial policy judged by the same
+  gold RM (the paper's Section 3.4);
 
 then draws every figure and returns a text summary beside the paper's Figure 3 values.
 """
@@ -16,7 +18,14 @@ then draws every figure and returns a text summary beside the paper's Figure 3 v
 import numpy as np
 
 from minirmo import fit, plots
-from minirmo.experiments import Run, bon_experiment, rl_experiment, rm_table, write_csv
+from minirmo.experiments import (
+    Run,
+    bon_experiment,
+    describe_gold,
+    rl_experiment,
+    rm_table,
+    write_csv,
+)
 
 KL_COEFS = (0.0, 0.02, 0.05, 0.1)  # the KL-penalty study
 
@@ -73,6 +82,42 @@ def kl_penalty_rows(run: Run, coefs=KL_COEFS) -> list[dict]:
     return rows
 
 
+def policy_size_rows(run: Run) -> list[dict]:
+    """Best-of-n and RL against the smallest, the middle and the largest proxy size on the most
+    data, for the preset's policy and for its larger policy (`Preset.large_policy`), both judged
+    by the same gold RM. (Three sizes, not all: every size needs a proxy trained on the larger
+    policy's own samples and a PPO run of the larger policy.)
+
+    Each row is a bon.csv or rl.csv row with three columns in front: `policy_params`,
+    `gold_init` (the initial policy's mean gold score, 0 for the preset's policy) and `method`.
+    Gold stays relative to each initial policy, so the curves compare what optimization gains.
+    """
+    sizes, most = run.preset.proxy_sizes, run.preset.proxy_data[-1]
+    picked = {0, len(sizes) // 2, len(sizes) - 1}
+    proxies = [(size, most) for i, size in enumerate(sizes) if i in picked]
+    rows = []
+    for policy_run in (run, run.with_policy(run.preset.large_policy)):
+        front = {"policy_params": policy_run.policy().num_parameters(),
+                 "gold_init": policy_run.initial_gold()}
+        for method, experiment in (("bon", bon_experiment), ("rl", rl_experiment)):
+            rows += [front | {"method": method} | row
+                     for row in experiment(policy_run, proxies, csv_name=None)]
+    return rows
+
+
+def policy_size_summary(rows) -> str:
+    """Per policy size: where it starts, and per method the best peak gain and its KL."""
+    lines = ["policy size (proxies on the most data; gold gain over each initial policy)"]
+    for (params, start), policy_rows in plots.group(rows, "policy_params", "gold_init").items():
+        line = f"  policy {params:>9,} params, initial gold {start:+.2f}:"
+        for method in ("bon", "rl"):
+            best = max((r for r in policy_rows if r["method"] == method), key=lambda r: r["gold"])
+            line += (f"  {method} best gain {best['gold']:+.2f} at KL {best['kl']:.1f} "
+                     f"({best['rm_params']:,}-param proxy)")
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def summary(fits, scaling, extrapolation, bon_rows, rl_rows) -> str:
     """Per proxy size (most data): fitted coefficients and where gold peaks, for BoN and RL,
     then the scaling slopes beside the paper's Figure 3 values."""
@@ -117,6 +162,8 @@ def reproduce(run: Run) -> str:
     write_csv(run.out / "extrapolation.csv", extrapolation)
     penalty = kl_penalty_rows(run)
     write_csv(run.out / "kl_penalty.csv", penalty)
+    policy_size = policy_size_rows(run)
+    write_csv(run.out / "policy_size.csv", policy_size)
 
     out = run.out
     plots.plot_scores_vs_kl(bon_rows, "bon", out / "fig1a_bon.png")
@@ -128,4 +175,7 @@ def reproduce(run: Run) -> str:
     plots.plot_gold_vs_proxy(bon_rows, rl_rows, out / "gold_vs_proxy.png")
     plots.plot_kl_penalty(penalty, out / "kl_penalty.png")
     plots.plot_extrapolation(bon_rows, out / "bon_extrapolation.png")
-    return summary(fits, scaling, extrapolation, bon_rows, rl_rows)
+    plots.plot_policy_size(policy_size, out / "policy_size.png")
+    sections = [describe_gold(rm_rows), summary(fits, scaling, extrapolation, bon_rows, rl_rows),
+                policy_size_summary(policy_size)]
+    return "\n\n".join(sections)

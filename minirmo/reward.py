@@ -89,10 +89,10 @@ class RewardModel(nn.Module):
 
     @torch.no_grad()
     def calibrate(self, initial_samples: torch.Tensor, unit_variance: bool = False) -> None:
-        """Shift (and optionally scale) so initial-policy samples score mean 0 (and std 1)."""
-        self.shift.zero_()
-        self.scale.fill_(1.0)
-        raw = self.score(initial_samples)
+        """Shift so initial-policy samples score mean 0; with `unit_variance`, also scale them
+        to std 1 (otherwise the scale is kept, so a frozen RM can be re-centred on another
+        initial policy without changing its units)."""
+        raw = torch.cat([self.raw(batch) for batch in initial_samples.split(512)])
         self.shift.copy_(raw.mean())
         if unit_variance:
             self.scale.copy_(1.0 / raw.std())
@@ -166,6 +166,12 @@ def sample_pairs(policy, world: World, pairs: int, temperatures=(1.0,),
     return sides[0], sides[1]
 
 
+def initial_samples(policy, world: World, generator: torch.Generator | None = None,
+                    count: int = 4096) -> torch.Tensor:
+    """`count` initial-policy samples (count, seq_len) to random prompts, for calibration."""
+    return sample_pairs(policy, world, count, (1.0,), generator)[0]
+
+
 @dataclass
 class GoldConfig:
     rm: RMConfig = field(default_factory=lambda: RMConfig(n_layer=2, n_embd=64))
@@ -197,8 +203,7 @@ def train_gold(world: World, policy, config: GoldConfig | None = None,
     chosen, rejected = label_pairs(first[keep], second[keep], (u_first > u_second)[keep])
     rm = RewardModel(world, config.rm)
     report = train_bradley_terry(rm, chosen, rejected, config.train, generator, progress)
-    initial = sample_pairs(policy, world, 4096, (1.0,), generator)[0]
-    rm.calibrate(initial, unit_variance=True)
+    rm.calibrate(initial_samples(policy, world, generator), unit_variance=True)
     rm.requires_grad_(False)
     return rm, report
 
@@ -213,7 +218,6 @@ def train_proxy(world: World, policy, gold: RewardModel, config: ProxyConfig | N
     chosen, rejected = label_pairs(first, second, first_wins ^ flip)
     rm = RewardModel(world, config.rm)
     report = train_bradley_terry(rm, chosen, rejected, config.train, generator, progress)
-    initial = sample_pairs(policy, world, 4096, (1.0,), generator)[0]
-    rm.calibrate(initial)
+    rm.calibrate(initial_samples(policy, world, generator))
     rm.requires_grad_(False)
     return rm, report

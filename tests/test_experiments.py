@@ -4,7 +4,9 @@ One run of `minirmo bon --preset test` (about half a minute) is shared by every 
 the session's shared run folder (`test_run_dir`, conftest.py), which the tutorials reuse.
 """
 
+import contextlib
 import csv
+import io
 import os
 
 import pytest
@@ -12,7 +14,7 @@ import torch
 
 from minirmo.cli import main
 from minirmo.experiments import Run, check_device, get_preset, log_spaced_ns
-from minirmo.reward import sample_pairs
+from minirmo.reward import initial_samples, sample_pairs
 
 
 def read_csv(path):
@@ -191,15 +193,54 @@ def test_rl_rejects_a_negative_kl_coefficient(out, capsys):
     assert "kl-coef" in capsys.readouterr().err
 
 
-def test_reproduce_writes_every_csv_and_at_least_eight_figures(out, rl_curves, capsys):
+@pytest.fixture(scope="module")
+def reproduced(out, rl_curves):
+    """What `minirmo reproduce --preset test` printed (it writes into the shared folder)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        main(["reproduce", "--preset", "test", "--out", str(out), "--seed", "0"])
+    return printed.getvalue()
+
+
+def test_reproduce_writes_every_csv_and_at_least_eight_figures(out, reproduced):
     """`minirmo reproduce` writes bon.csv, rl.csv, fits.csv and >= 8 figures, with a summary."""
-    main(["reproduce", "--preset", "test", "--out", str(out), "--seed", "0"])
-    for name in ("bon.csv", "rl.csv", "fits.csv", "extrapolation.csv", "kl_penalty.csv"):
+    for name in ("bon.csv", "rl.csv", "fits.csv", "extrapolation.csv", "kl_penalty.csv",
+                 "policy_size.csv"):
         assert (out / name).stat().st_size > 0
     with open(out / "fits.csv") as f:
         assert next(csv.reader(f)) == ["method", "rm_params", "rm_data", "alpha", "beta", "r2"]
     assert len(list(out.glob("*.png"))) >= 8
-    assert "per decade" in capsys.readouterr().out
+    assert "per decade" in reproduced and "policy size" in reproduced
+
+
+def test_policy_size_study_starts_both_policies_at_zero_gain(out, reproduced):
+    """Both policies of the policy-size study are judged by one gold RM re-centred on each:
+    best-of-n at n = 1 gains about 0 and the study covers best-of-n and RL for each proxy size."""
+    with open(out / "policy_size.csv") as f:
+        rows = list(csv.DictReader(f))
+    policies = sorted({int(r["policy_params"]) for r in rows})
+    assert len(policies) == 2
+    sizes = {r["rm_params"] for r in rows}
+    for policy in policies:
+        mine = [r for r in rows if int(r["policy_params"]) == policy]
+        assert {(r["method"], r["rm_params"]) for r in mine} == {
+            (m, s) for m in ("bon", "rl") for s in sizes}
+        first = [r for r in mine if r["method"] == "bon" and r["n"] == "1"]
+        assert all(abs(float(r["gold"])) < 0.1 for r in first)
+    starts = {int(r["policy_params"]): float(r["gold_init"]) for r in rows}
+    assert starts[policies[0]] == 0.0  # the preset's own policy: the gold was calibrated on it
+
+
+def test_a_sibling_run_shares_the_judges_gold_units(out):
+    """`Run.with_policy` keeps the gold RM's weights and scale and moves only its shift."""
+    run = Run(get_preset("test"), out, progress=False)
+    sibling = run.with_policy(run.preset.large_policy)
+    gold, sibling_gold = run.gold()[0], sibling.gold()[0]
+    assert torch.equal(gold.head.weight, sibling_gold.head.weight)
+    assert gold.scale == sibling_gold.scale and run.initial_gold() == 0.0
+    fresh = initial_samples(sibling.policy(), run.world, torch.Generator().manual_seed(7))
+    assert abs(sibling_gold.score(fresh).mean().item()) < 0.1  # centred on its own policy
+    assert sibling.policy().num_parameters() > run.policy().num_parameters()
 
 
 def test_kl_penalty_holds_the_kl_lower(out, rl_curves):
