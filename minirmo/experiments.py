@@ -4,9 +4,10 @@ A *preset* fixes everything an experiment needs: the world, the policy and its S
 RM, the grid of proxy RMs (sizes × numbers of comparisons) and the best-of-n pool size.
 ``tiny`` runs in a couple of minutes on a laptop CPU; ``paper`` is the full sweep.
 
-`Run` owns an output folder. Every artefact (SFT policy, gold RM, each proxy, the best-of-n
-pool) is computed on first use and saved under ``DIR/cache/`` with an atomic rename, so an
-interrupted sweep loses at most the model it was training, and a second run retrains nothing.
+`Run` owns an output folder. Every artefact (SFT policy, gold RM, the proxies' comparisons,
+each proxy, the best-of-n pool, each RL run) is computed on first use and saved under
+``DIR/cache/`` with an atomic rename, so an interrupted sweep loses at most the model it was
+training, and a second run retrains nothing.
 Each artefact draws its randomness from its own generator, seeded by the run's seed and the
 artefact's name: the numbers do not depend on the order things were computed in.
 """
@@ -30,9 +31,9 @@ from minirmo.ppo import PPOConfig, train_ppo
 from minirmo.reward import (
     BTConfig,
     GoldConfig,
-    ProxyConfig,
     RewardModel,
     RMConfig,
+    gold_comparisons,
     initial_samples,
     train_gold,
     train_proxy,
@@ -53,8 +54,20 @@ class Preset:
     proxy_train: BTConfig = field(default_factory=BTConfig)
     label_noise: float = 0.0
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    calibration_samples: int = 4096  # initial-policy samples every RM is centred on
     # the policy-size study (the paper's Section 3.4) repeats the RM-size study with this one
-    large_policy: PolicyConfig = field(default_factory=lambda: PolicyConfig(4, 128))
+    large_policy: PolicyConfig = field(default_factory=lambda: PolicyConfig(3, 128))
+
+    def __post_init__(self):
+        if not self.proxy_sizes:
+            raise ValueError("proxy_sizes must name at least one RMConfig")
+        for name, values in (("proxy_data", self.proxy_data), ("bon_pool", [self.bon_pool]),
+                             ("calibration_samples", [self.calibration_samples])):
+            if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 2
+                                 for v in values):
+                raise ValueError(f"{name} must be integers >= 2, got {values!r}")
+        if not 0 <= self.label_noise < 1:
+            raise ValueError(f"label_noise must be in [0, 1), got {self.label_noise!r}")
 
 
 PRESETS = {
@@ -77,6 +90,11 @@ PRESETS = {
         # lr 1e-3: at the default 3e-3 this 3-layer gold once stalled at 70% agreement
         gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3))),
 }
+
+
+# Part of every cache file's name: bump it when a change to the code changes what an artefact
+# holds, so that an old cache folder is never silently reused.
+CACHE_VERSION = 2
 
 
 def get_preset(name: str) -> Preset:
@@ -137,7 +155,7 @@ class Run:
         `recipe` is everything the artefact depends on; its hash is part of the file name, so
         changing a preset never silently reuses a model trained under other settings.
         """
-        name = f"{name}-{zlib.crc32(repr(recipe).encode()):08x}"
+        name = f"{name}-{zlib.crc32(repr((CACHE_VERSION, recipe)).encode()):08x}"
         if name in self._memo:
             return self._memo[name]
         path = self.cache / f"{name}.pt"
@@ -177,6 +195,12 @@ class Run:
     def policy_recipe(self):
         return (self.preset.world, self.policy_config, self.preset.sft)
 
+    def initial(self) -> torch.Tensor:
+        """Initial-policy samples (calibration_samples, seq_len): every RM is centred on them."""
+        return self._cached("initial", lambda g: initial_samples(
+            self.policy(), self.world, g, self.preset.calibration_samples),
+            (self.policy_recipe, self.preset.calibration_samples))
+
     def _rm(self, name: str, config: RMConfig, train, recipe):
         """Load or train a reward model; returns (model, report)."""
         def compute(g):
@@ -187,16 +211,19 @@ class Run:
         rm.load_state_dict(saved["state"])
         return rm.eval().requires_grad_(False), saved["report"]
 
+    @property
+    def gold_recipe(self):
+        judge = self.judge
+        return (judge.policy_recipe, judge.preset.calibration_samples, judge.preset.gold)
+
     def gold(self):
         """The gold RM and its training report (validation accuracy = agreement with utility)."""
         cfg, judge = self.preset.gold, self.judge
         rm, report = self._rm("gold", cfg.rm, lambda g: train_gold(
-            self.world, judge.policy(), cfg, g, self.progress), (judge.policy_recipe, cfg))
+            self.world, judge.policy(), judge.initial(), cfg, g, self.progress),
+            self.gold_recipe)
         if judge is not self:  # re-centre on this run's initial policy (see with_policy)
-            def compute(g):
-                rm.calibrate(initial_samples(self.policy(), self.world, g))
-                return rm.shift.clone()
-            rm.shift.copy_(self._cached("gold_shift", compute, (self.policy_recipe, cfg)))
+            rm.calibrate(self.initial())
         return rm, report
 
     def initial_gold(self) -> float:
@@ -204,14 +231,40 @@ class Run:
         gold, judge_gold = self.gold()[0], self.judge.gold()[0]
         return ((gold.shift - judge_gold.shift) * gold.scale).item()
 
+    @property
+    def comparisons_recipe(self):
+        preset = self.preset
+        return (self.policy_recipe, self.gold_recipe, max(preset.proxy_data), preset.label_noise)
+
+    def comparisons(self):
+        """The proxies' data: (chosen, rejected), each (most, seq_len), where `most` is the
+        preset's largest number of comparisons, labelled by the gold RM (`gold_comparisons`).
+
+        A proxy trained on n comparisons gets the first n, so every size sees the same data and
+        a smaller data set is the start of a larger one: differences between proxies come from
+        size and amount of data, not from which samples they happened to draw.
+        """
+        most, noise = max(self.preset.proxy_data), self.preset.label_noise
+        return self._cached("comparisons", lambda g: gold_comparisons(
+            self.policy(), self.world, self.gold()[0], most, noise, g), self.comparisons_recipe)
+
+    def proxy_recipe(self, size: RMConfig, pairs: int):
+        return (self.comparisons_recipe, self.preset.proxy_train, size, pairs)
+
     def proxy(self, size: RMConfig, pairs: int):
-        """The proxy of this size trained on `pairs` gold-labelled comparisons, and its report."""
-        cfg = ProxyConfig(size, pairs, self.preset.label_noise, self.preset.proxy_train)
+        """The proxy of this size trained on the first `pairs` comparisons, and its report."""
+        most = max(self.preset.proxy_data)
+        if not 2 <= pairs <= most:  # one to hold out for validation, one to train on
+            raise ValueError(f"pairs: must be between 2 and {most:,} (the preset's most "
+                             f"comparisons), got {pairs!r}")
+
+        def train(g):
+            chosen, rejected = self.comparisons()
+            return train_proxy(self.world, size, chosen[:pairs], rejected[:pairs],
+                               self.initial(), self.preset.proxy_train, g, self.progress)
+
         name = f"proxy_L{size.n_layer}_d{size.n_embd}_n{pairs}"
-        gold = self.gold()[0]
-        return self._rm(name, size, lambda g: train_proxy(
-            self.world, self.policy(), gold, cfg, g, self.progress),
-            (self.policy_recipe, self.preset.gold, cfg))
+        return self._rm(name, size, train, self.proxy_recipe(size, pairs))
 
     def pool(self) -> torch.Tensor:
         """The best-of-n pool: N initial-policy samples per prompt, (prompts, N, seq_len)."""
@@ -226,7 +279,7 @@ class Run:
         name = f"rl_L{size.n_layer}_d{size.n_embd}_n{pairs}_kl{kl_coef:g}"
         return self._cached(name, lambda g: train_ppo(
             self.policy().requires_grad_(True), proxy.score, self.world, config, gold.score,
-            g, self.progress), (self.policy_recipe, self.preset.gold, size, pairs, config))
+            g, self.progress), (self.proxy_recipe(size, pairs), self.gold_recipe, config))
 
     def proxies(self):
         """Every (size, pairs) of the preset's grid, smallest size and data first."""

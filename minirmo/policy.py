@@ -28,11 +28,36 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from minirmo.world import World
 
 
+def check_positive(config, *names: str) -> None:
+    """Raise a ValueError naming the first field of `names` that is not a positive number (a
+    positive integer where the field's default is an integer)."""
+    for name in names:
+        value, default = getattr(config, name), getattr(type(config), name, 1.0)
+        integer = isinstance(default, int)
+        if isinstance(value, bool) or not isinstance(value, int if integer else int | float) \
+                or not value > 0:
+            raise ValueError(f"{name} must be a positive {'integer' if integer else 'number'}, "
+                             f"got {value!r}")
+
+
 @dataclass
-class PolicyConfig:
+class GPT2Size:
+    """How big a tiny GPT-2 is: layers, width, attention heads (shared by policy and RMs)."""
+
     n_layer: int = 2
     n_embd: int = 64
     n_head: int = 4
+
+    def __post_init__(self):
+        check_positive(self, "n_layer", "n_embd", "n_head")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head "
+                             f"({self.n_head})")
+
+
+@dataclass
+class PolicyConfig(GPT2Size):
+    """The policy's size (2 layers, 64 wide by default)."""
 
 
 @dataclass
@@ -42,9 +67,12 @@ class SFTConfig:
     batch_size: int = 128
     lr: float = 3e-3
 
+    def __post_init__(self):
+        check_positive(self, "corpus_size", "epochs", "batch_size", "lr")
 
-def gpt2_config(world: World, n_layer: int, n_embd: int, n_head: int) -> GPT2Config:
-    """A GPT-2 config sized for `world`'s vocabulary and sequences, with dropout off.
+
+def gpt2_config(world: World, size: GPT2Size) -> GPT2Config:
+    """A GPT-2 config of `size` for `world`'s vocabulary and sequences, with dropout off.
 
     Dropout is off everywhere: PPO's probability ratios and reward scores must be
     deterministic functions of the weights. Shared by the policy and the reward models.
@@ -52,7 +80,7 @@ def gpt2_config(world: World, n_layer: int, n_embd: int, n_head: int) -> GPT2Con
     tok = world.tokenizer
     return GPT2Config(
         vocab_size=len(tok), n_positions=world.prompt_len + world.max_len,
-        n_embd=n_embd, n_layer=n_layer, n_head=n_head,
+        n_embd=size.n_embd, n_layer=size.n_layer, n_head=size.n_head,
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
         bos_token_id=tok.bos_id, eos_token_id=tok.eos_id, pad_token_id=tok.pad_id,
     )
@@ -61,7 +89,7 @@ def gpt2_config(world: World, n_layer: int, n_embd: int, n_head: int) -> GPT2Con
 def build_policy(world: World, config: PolicyConfig | None = None) -> GPT2LMHeadModel:
     """A freshly initialised GPT-2 language model sized for `world`, dropout off."""
     config = config or PolicyConfig()
-    model = GPT2LMHeadModel(gpt2_config(world, config.n_layer, config.n_embd, config.n_head))
+    model = GPT2LMHeadModel(gpt2_config(world, config))
     model = model.to(world.device)
     # a response may hold any word and <eos>, never <pad>, <bos>, ":" or a topic name
     model.suppress_tokens = [i for i in range(world.first_word)

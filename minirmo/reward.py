@@ -14,7 +14,9 @@ The paper's two recipes, in this world:
   visits. After training it is frozen and treated as the truth.
 * **proxy** RMs are what gets optimized. They come in many sizes and are trained on pairs of
   ordinary initial-policy samples labelled by the gold RM (hard labels: the higher gold score
-  wins; optional label noise flips a fraction). They never see the tails.
+  wins; optional label noise flips a fraction). They never see the tails. As in the paper,
+  proxies of every size are trained on the same comparisons, and a smaller data set is the
+  beginning of a larger one (`experiments.Run.comparisons`).
 
 After training every RM is recalibrated as in the paper: shifted so that the initial policy
 scores 0 on average; the gold RM is also scaled to unit variance on initial-policy samples, so
@@ -29,15 +31,15 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import GPT2Model
 
-from minirmo.policy import gpt2_config, sample
+from minirmo.policy import GPT2Size, check_positive, gpt2_config, sample
 from minirmo.world import World
 
 
 @dataclass
-class RMConfig:
-    n_layer: int = 2
+class RMConfig(GPT2Size):
+    """A reward model's size (2 layers, 32 wide by default)."""
+
     n_embd: int = 32
-    n_head: int = 4
 
 
 @dataclass
@@ -49,6 +51,11 @@ class BTConfig:
     lr: float = 3e-3
     val_fraction: float = 0.1
 
+    def __post_init__(self):
+        check_positive(self, "epochs", "batch_size", "lr", "val_fraction")
+        if not self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be < 1, got {self.val_fraction!r}")
+
 
 class RewardModel(nn.Module):
     """GPT-2 backbone + linear head on the last real token; calibrated scores (batch,)."""
@@ -57,8 +64,7 @@ class RewardModel(nn.Module):
         super().__init__()
         self.config = config
         self.pad_id = world.tokenizer.pad_id
-        self.backbone = GPT2Model(gpt2_config(world, config.n_layer, config.n_embd,
-                                              config.n_head))
+        self.backbone = GPT2Model(gpt2_config(world, config))
         self.head = nn.Linear(config.n_embd, 1)
         # score = (raw - shift) * scale, set by `calibrate`
         self.register_buffer("shift", torch.zeros(()))
@@ -169,7 +175,8 @@ def sample_pairs(policy, world: World, pairs: int, temperatures=(1.0,),
 def initial_samples(policy, world: World, generator: torch.Generator | None = None,
                     count: int = 4096) -> torch.Tensor:
     """`count` initial-policy samples (count, seq_len) to random prompts, for calibration."""
-    return sample_pairs(policy, world, count, (1.0,), generator)[0]
+    prompts = world.prompts[world.sample_topics(count, generator)]
+    return sample(policy, prompts, world.max_len, 1.0, generator)[0]
 
 
 @dataclass
@@ -180,18 +187,14 @@ class GoldConfig:
     perturbed_fraction: float = 0.4
     train: BTConfig = field(default_factory=lambda: BTConfig(epochs=4))
 
-
-@dataclass
-class ProxyConfig:
-    rm: RMConfig = field(default_factory=RMConfig)
-    pairs: int = 4_000
-    label_noise: float = 0.0  # fraction of labels flipped at random
-    train: BTConfig = field(default_factory=BTConfig)
+    def __post_init__(self):
+        check_positive(self, "pairs")
 
 
-def train_gold(world: World, policy, config: GoldConfig | None = None,
+def train_gold(world: World, policy, initial: torch.Tensor, config: GoldConfig | None = None,
                generator: torch.Generator | None = None, progress: bool = False):
-    """The gold RM: trained on broad pairs labelled by the hidden utility. -> (rm, report)."""
+    """The gold RM: trained on broad pairs labelled by the hidden utility, then centred and
+    scaled on the `initial` policy samples (`initial_samples`). -> (rm, report)."""
     config = config or GoldConfig()
     first, second = sample_pairs(policy, world, config.pairs, config.temperatures, generator)
     for side in (first, second):  # push a fraction of each side into the tails
@@ -203,21 +206,29 @@ def train_gold(world: World, policy, config: GoldConfig | None = None,
     chosen, rejected = label_pairs(first[keep], second[keep], (u_first > u_second)[keep])
     rm = RewardModel(world, config.rm)
     report = train_bradley_terry(rm, chosen, rejected, config.train, generator, progress)
-    rm.calibrate(initial_samples(policy, world, generator), unit_variance=True)
+    rm.calibrate(initial, unit_variance=True)
     rm.requires_grad_(False)
     return rm, report
 
 
-def train_proxy(world: World, policy, gold: RewardModel, config: ProxyConfig | None = None,
-                generator: torch.Generator | None = None, progress: bool = False):
-    """A proxy RM: initial-policy pairs, hard labels from the gold RM. -> (rm, report)."""
-    config = config or ProxyConfig()
-    first, second = sample_pairs(policy, world, config.pairs, (1.0,), generator)
+def gold_comparisons(policy, world: World, gold: RewardModel, pairs: int,
+                     label_noise: float = 0.0, generator: torch.Generator | None = None):
+    """The proxies' data: `pairs` comparisons of two initial-policy samples to one prompt, with
+    hard labels from the gold RM (the higher gold score wins) of which a fraction
+    `label_noise` is flipped at random. -> (chosen, rejected), each (pairs, seq_len)."""
+    first, second = sample_pairs(policy, world, pairs, (1.0,), generator)
     first_wins = gold.score(first) > gold.score(second)
-    flip = torch.rand(config.pairs, generator=generator).to(world.device) < config.label_noise
-    chosen, rejected = label_pairs(first, second, first_wins ^ flip)
-    rm = RewardModel(world, config.rm)
-    report = train_bradley_terry(rm, chosen, rejected, config.train, generator, progress)
-    rm.calibrate(initial_samples(policy, world, generator))
+    flip = torch.rand(pairs, generator=generator).to(world.device) < label_noise
+    return label_pairs(first, second, first_wins ^ flip)
+
+
+def train_proxy(world: World, config: RMConfig, chosen: torch.Tensor, rejected: torch.Tensor,
+                initial: torch.Tensor, train: BTConfig | None = None,
+                generator: torch.Generator | None = None, progress: bool = False):
+    """A proxy RM of size `config` fitted to gold-labelled comparisons (`gold_comparisons`),
+    then centred on the `initial` policy samples. -> (rm, report)."""
+    rm = RewardModel(world, config)
+    report = train_bradley_terry(rm, chosen, rejected, train, generator, progress)
+    rm.calibrate(initial)
     rm.requires_grad_(False)
     return rm, report

@@ -8,13 +8,15 @@ import contextlib
 import csv
 import io
 import os
+from dataclasses import replace
 
 import pytest
 import torch
 
 from minirmo.cli import main
 from minirmo.experiments import Run, check_device, get_preset, log_spaced_ns
-from minirmo.reward import initial_samples, sample_pairs
+from minirmo.policy import PolicyConfig, SFTConfig
+from minirmo.reward import BTConfig, RMConfig, initial_samples, sample_pairs
 
 
 def read_csv(path):
@@ -102,6 +104,18 @@ def test_largest_proxy_on_most_data_peaks_later_and_higher(curves):
     assert big_gold > small_gold and big_n > small_n
 
 
+def test_proxy_data_are_gold_labelled_and_nested(out):
+    """The proxies' comparisons are won by the higher gold score, and a proxy on n pairs may use
+    at most the preset's largest data set (a ValueError naming `pairs` beyond it)."""
+    run = Run(get_preset("test"), out, progress=False)
+    chosen, rejected = run.comparisons()
+    gold = run.gold()[0]
+    assert len(chosen) == max(run.preset.proxy_data)
+    assert (gold.score(chosen) >= gold.score(rejected)).all()
+    with pytest.raises(ValueError, match="pairs"):
+        run.proxy(run.preset.proxy_sizes[0], len(chosen) + 1)
+
+
 def test_second_run_retrains_nothing(out):
     """Running the same command again reuses every cached model and pool."""
     before = {p.name: p.stat().st_mtime_ns for p in (out / "cache").iterdir()}
@@ -120,6 +134,22 @@ def test_unknown_preset_is_an_error_naming_it():
     """An unknown preset name raises a ValueError that names `preset`."""
     with pytest.raises(ValueError, match="preset"):
         get_preset("huge")
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: RMConfig(n_layer=-1), "n_layer"),
+    (lambda: RMConfig(n_embd=30, n_head=4), "n_embd"),
+    (lambda: PolicyConfig(n_head=0), "n_head"),
+    (lambda: BTConfig(epochs=0), "epochs"),
+    (lambda: SFTConfig(lr=-1e-3), "lr"),
+    (lambda: replace(get_preset("test"), proxy_data=[1000, -4000]), "proxy_data"),
+    (lambda: replace(get_preset("test"), bon_pool=0), "bon_pool"),
+    (lambda: replace(get_preset("test"), label_noise=1.5), "label_noise"),
+])
+def test_negative_or_zero_sizes_are_errors_naming_the_field(make, name):
+    """A config with a size that is not positive raises a ValueError that names the field."""
+    with pytest.raises(ValueError, match=name):
+        make()
 
 
 @pytest.mark.parametrize("device", ["tpu", "cuda:99" if torch.cuda.is_available() else "cuda"])
