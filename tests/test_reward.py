@@ -78,3 +78,17 @@ def test_saved_and_reloaded_rm_scores_identically(world, tmp_path):
     loaded = RewardModel(world, RMConfig(1, 16, 2))
     loaded.load_state_dict(torch.load(tmp_path / "rm.pt", weights_only=True))
     assert torch.equal(rm.score(samples), loaded.score(samples))
+
+
+def test_recentring_on_other_samples_keeps_the_scale(world):
+    """Calibrating again without unit_variance moves only the shift: the units are kept."""
+    torch.manual_seed(0)
+    rm = RewardModel(world, RMConfig(1, 16, 2))
+    first = world.corpus(512, torch.Generator().manual_seed(1))
+    other = world.corpus(512, torch.Generator().manual_seed(2))
+    rm.calibrate(first, unit_variance=True)
+    scale, gaps = rm.scale.clone(), rm.score(other) - rm.score(other).mean()
+    rm.calibrate(other)
+    assert torch.equal(rm.scale, scale)
+    assert abs(rm.score(other).mean()) < 1e-4
+    assert torch.allclose(rm.score(other) - rm.score(other).mean(), gaps, atol=1e-5)
