@@ -152,12 +152,13 @@ def sample(model, prompts: torch.Tensor, max_len: int, temperature: float = 1.0,
     """
     cfg = model.config
     batch = prompts.shape[0]
-    out = model(prompts, use_cache=True)
-    cache, logits = out.past_key_values, out.logits[:, -1]
+    # The KV cache is passed and read by position: transformers 5 renamed `past_key_values`
+    # to `cache`, and (logits, cache) are the first two outputs under either name.
+    logits, cache = model(prompts, use_cache=True)[:2]
     tokens, logps = [], []
     done = torch.zeros(batch, dtype=torch.bool, device=prompts.device)
     for _ in range(max_len):
-        logp_all = next_token_logprobs(model, logits, temperature)  # (batch, vocab)
+        logp_all = next_token_logprobs(model, logits[:, -1], temperature)  # (batch, vocab)
         token = torch.multinomial(logp_all.exp().cpu(), 1, generator=generator).to(prompts.device)
         token = token.squeeze(1)  # (batch,)
         logp = logp_all.gather(1, token[:, None]).squeeze(1)
@@ -167,9 +168,8 @@ def sample(model, prompts: torch.Tensor, max_len: int, temperature: float = 1.0,
         if done.all():
             break
         # finished rows feed <eos> again: their outputs are discarded, and no <pad> enters
-        out = model(torch.where(done, cfg.eos_token_id, token)[:, None], past_key_values=cache,
-                    use_cache=True)
-        cache, logits = out.past_key_values, out.logits[:, -1]
+        logits, cache = model(torch.where(done, cfg.eos_token_id, token)[:, None], cache,
+                              use_cache=True)[:2]
     responses = torch.stack(tokens, dim=1)  # (batch, steps)
     logp = torch.stack(logps, dim=1)
     pad = max_len - responses.shape[1]  # every row ended early: pad to the full width
