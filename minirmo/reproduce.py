@@ -10,7 +10,7 @@
   as the paper chose its form on n ≤ 1,000 and predicted out to n = 60,000;
 * **KL penalty** — RL against one proxy at several KL coefficients;
 * **policy size** — the RM-size study again, from a larger initial policy judged by the same
-  gold RM (the paper's Section 3.4);
+  gold RM (the paper's Section 3.4), unless the preset's `large_policy` is None;
 
 then draws every figure and returns a text summary beside the paper's Figure 3 values.
 """
@@ -162,8 +162,6 @@ def reproduce(run: Run) -> str:
     write_csv(run.out / "extrapolation.csv", extrapolation)
     penalty = kl_penalty_rows(run)
     write_csv(run.out / "kl_penalty.csv", penalty)
-    policy_size = policy_size_rows(run)
-    write_csv(run.out / "policy_size.csv", policy_size)
 
     out = run.out
     plots.plot_scores_vs_kl(bon_rows, "bon", out / "fig1a_bon.png")
@@ -175,7 +173,10 @@ def reproduce(run: Run) -> str:
     plots.plot_gold_vs_proxy(bon_rows, rl_rows, out / "gold_vs_proxy.png")
     plots.plot_kl_penalty(penalty, out / "kl_penalty.png")
     plots.plot_extrapolation(bon_rows, out / "bon_extrapolation.png")
-    plots.plot_policy_size(policy_size, out / "policy_size.png")
-    sections = [describe_gold(rm_rows), summary(fits, scaling, extrapolation, bon_rows, rl_rows),
-                policy_size_summary(policy_size)]
+    sections = [describe_gold(rm_rows), summary(fits, scaling, extrapolation, bon_rows, rl_rows)]
+    if run.preset.large_policy is not None:
+        policy_size = policy_size_rows(run)
+        write_csv(out / "policy_size.csv", policy_size)
+        plots.plot_policy_size(policy_size, out / "policy_size.png")
+        sections.append(policy_size_summary(policy_size))
     return "\n\n".join(sections)

@@ -16,6 +16,7 @@ import torch
 from minirmo.cli import main
 from minirmo.experiments import Run, check_device, get_preset, log_spaced_ns
 from minirmo.policy import PolicyConfig, SFTConfig
+from minirmo.reproduce import reproduce
 from minirmo.reward import BTConfig, RMConfig, initial_samples, sample_pairs
 
 
@@ -122,6 +123,21 @@ def test_second_run_retrains_nothing(out):
     main(["bon", "--preset", "test", "--out", str(out), "--seed", "0"])
     after = {p.name: p.stat().st_mtime_ns for p in (out / "cache").iterdir()}
     assert before == after
+
+
+def test_an_artefact_does_not_depend_on_what_was_cached_before_it(tmp_path):
+    """A cached artefact's randomness is its own: computing another artefact on the way (as a
+    proxy computes the comparisons it needs, the first time) leaves it unchanged."""
+    def outer(run):
+        def compute(g):
+            run._cached("inner", lambda g: torch.rand(3))  # consumes the global RNG
+            return torch.rand(3)  # like a model's initial weights
+        return run._cached("outer", compute)
+
+    preset = get_preset("test")
+    inner_first = Run(preset, tmp_path / "a", progress=False)
+    inner_first._cached("inner", lambda g: torch.rand(3))
+    assert torch.equal(outer(inner_first), outer(Run(preset, tmp_path / "b", progress=False)))
 
 
 def test_log_spaced_ns_cover_one_to_n():
@@ -259,6 +275,17 @@ def test_policy_size_study_starts_both_policies_at_zero_gain(out, reproduced):
         assert all(abs(float(r["gold"])) < 0.1 for r in first)
     starts = {int(r["policy_params"]): float(r["gold_init"]) for r in rows}
     assert starts[policies[0]] == 0.0  # the preset's own policy: the gold was calibrated on it
+
+
+def test_a_preset_without_a_large_policy_skips_the_policy_size_study(out, reproduced, tmp_path):
+    """With `large_policy=None` (the tiny preset) reproduce runs every other study and writes
+    no policy_size.csv."""
+    (tmp_path / "cache").symlink_to(out / "cache")  # every model is already trained there
+    preset = replace(get_preset("test"), large_policy=None)
+    printed = reproduce(Run(preset, tmp_path, progress=False))
+    assert (tmp_path / "fits.csv").exists() and (tmp_path / "kl_penalty.csv").exists()
+    assert not (tmp_path / "policy_size.csv").exists() and "policy size" not in printed
+    assert get_preset("tiny").large_policy is None
 
 
 def test_a_sibling_run_shares_the_judges_gold_units(out):
