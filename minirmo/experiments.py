@@ -100,7 +100,7 @@ PRESETS = {
 
 # Part of every cache file's name: bump it when a change to the code changes what an artefact
 # holds, so that an old cache folder is never silently reused.
-CACHE_VERSION = 3
+CACHE_VERSION = 2
 
 
 def get_preset(name: str) -> Preset:
@@ -168,11 +168,7 @@ class Run:
         if path.exists():
             value = torch.load(path, map_location=self.device, weights_only=True)
         else:
-            # fork: an artefact computed on the way (say the comparisons, the first time a
-            # proxy needs them) must not move the RNG that initializes the caller's model, or
-            # the same model would come out differently depending on what was cached already
-            with torch.random.fork_rng(devices=[]):
-                value = compute(self.generator(name))
+            value = compute(self.generator(name))
             tmp = path.with_suffix(".tmp")
             torch.save(value, tmp)
             os.replace(tmp, path)
