@@ -56,7 +56,7 @@ T0 = time.time()
 # `RUN_DIR/cache/`; every later call (in this tutorial, in the next ones, or in
 # `minirmo reproduce` pointed at the same folder) loads it instead. Fast mode uses the
 # `test` preset (two proxy sizes, about a minute to train from scratch); the full mode uses
-# the `paper` preset (eight sizes over 2.7 orders of magnitude, hours on a laptop: point
+# the `paper` preset (eight sizes over 2.7 orders of magnitude, 42 minutes on 2 CPU cores: point
 # `MINIRMO_RUN_DIR` at a folder where `minirmo reproduce --preset paper` already ran).
 
 # %%
