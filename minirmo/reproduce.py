@@ -1,182 +1,178 @@
-"""Reproduce the paper: run every study on a preset and turn the curves into its findings.
+"""What each command runs: studies over seeds, then their CSVs, figures and printed summary.
 
-`reproduce` runs, on one `Run` (so every trained model and pool is shared through the cache):
+`bon_command`, `rl_command` and `reproduce` take the runs of one preset (one per seed, see
+`runs.studies.seed_runs`), write everything into their folder and return the text to print.
+`reproduce` runs, through one cache (so every model and pool is trained once):
 
-* **RM size and data** — best-of-n against every proxy of the grid, RL against every size on
-  the most data (`experiments.bon_experiment`, `experiments.rl_experiment`);
-* **coefficients** — `fit_bon` / `fit_rl` per curve and how α and β scale with log RM params
-  (the paper's Figure 3), written to fits.csv;
-* **extrapolation** — fit the best-of-n form on n ≤ N/16 and predict the gold score at n = N,
+* **RM size and data**: best-of-n against every proxy of the grid, RL against every size on
+  the most data (the paper's Figures 1, 2 and 6);
+* **coefficients**: the forms fitted per seed and on the seed-mean curves, and how α and β
+  scale with log RM params (Figure 3), written to fits.csv;
+* **extrapolation**: the best-of-n form fitted on n ≤ N/16 predicts the gold score at n = N,
   as the paper chose its form on n ≤ 1,000 and predicted out to n = 60,000;
-* **KL penalty** — RL against one proxy at several KL coefficients;
-* **policy size** — the RM-size study again, from a larger initial policy judged by the same
-  gold RM (the paper's Section 3.4), unless the preset's `large_policy` is None;
+* **KL penalty**: RL against the smallest proxy at several KL coefficients;
+* **policy size**: the RM-size study from a larger initial policy judged by the same gold RM
+  (Section 3.4), unless the preset's `large_policy` is None;
 
-then draws every figure and returns a text summary beside the paper's Figure 3 values.
+and prints every finding as "holds in k of n seeds".
 """
 
-import numpy as np
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 
-from minirmo import fit, plots
-from minirmo.experiments import (
-    Run,
-    bon_experiment,
-    describe_gold,
-    rl_experiment,
-    rm_table,
+import torch
+from tqdm.auto import tqdm
+
+from minirmo import analysis, plots, report
+from minirmo.runs.presets import Preset
+from minirmo.runs.run import Run
+from minirmo.runs.studies import (
+    bon_rows,
+    kl_penalty_rows,
+    policy_size_rows,
+    rl_rows,
+    rl_samples,
+    rm_rows,
+    seed_runs,
+    write_config,
     write_csv,
 )
 
-KL_COEFS = (0.0, 0.02, 0.05, 0.1)  # the KL-penalty study
+
+class StudyFailed(RuntimeError):
+    """A study stopped with an error; what finished before it is written and cached."""
 
 
-def fit_rows(bon_rows, rl_rows) -> list[dict]:
-    """fits.csv: one least-squares fit of gold against d = sqrt(KL) per method and proxy."""
-    rows = []
-    for method, source in (("bon", bon_rows), ("rl", rl_rows)):
-        fit_form = plots.FORMS[method][0]
-        for (params, data), curve in plots.group(source, "rm_params", "rm_data").items():
-            d = np.sqrt(np.clip([r["kl"] for r in curve], 0, None))
-            result = fit_form(d, [r["gold"] for r in curve])
-            rows.append({"method": method, "rm_params": params, "rm_data": data,
-                         "alpha": result.alpha, "beta": result.beta, "r2": result.r2})
-    return rows
+@contextmanager
+def study(name: str):
+    try:
+        yield
+    except (KeyboardInterrupt, StudyFailed):
+        raise
+    except Exception as err:
+        raise StudyFailed(f"the {name} study failed: {type(err).__name__}: {err}") from err
 
 
-def scaling_fits(fits: list[dict]) -> dict:
-    """{coefficient name: ScalingFit} of α and β against log10 RM params, on the most data."""
-    out = {}
-    for method in ("bon", "rl"):
-        rows = [r for r in fits if r["method"] == method]
-        most = max(r["rm_data"] for r in rows)
-        rows = [r for r in rows if r["rm_data"] == most]
-        if len({r["rm_params"] for r in rows}) < 2:
-            continue
-        for coef in ("alpha", "beta"):
-            out[f"{coef}_{method}"] = fit.fit_scaling([r["rm_params"] for r in rows],
-                                                      [r[coef] for r in rows])
-    return out
+def _bon(runs: list[Run]):
+    out = runs[0].out
+    with study("reward-model"):
+        rm = rm_rows(runs)
+        write_csv(out / "rm.csv", rm)
+    with study("best-of-n"):
+        bon = bon_rows(runs)
+        write_csv(out / "bon.csv", bon)
+    return rm, bon
 
 
-def extrapolation_rows(bon_rows, fraction: float = 1 / 16) -> list[dict]:
-    """Fit the best-of-n form on n ≤ fraction·N and compare its prediction at n = N."""
-    rows = []
-    for (params, data), curve in plots.group(bon_rows, "rm_params", "rm_data").items():
-        N = curve[-1]["n"]
-        early = [r for r in curve if r["n"] <= fraction * N]
-        d = np.sqrt([r["kl"] for r in early])
-        alpha, beta = fit.fit_bon(d, [r["gold"] for r in early])
-        predicted = float(fit.bon_form(np.sqrt(curve[-1]["kl"]), alpha, beta))
-        rows.append({"rm_params": params, "rm_data": data, "fit_up_to_n": early[-1]["n"],
-                     "n": N, "predicted_gold": predicted, "observed_gold": curve[-1]["gold"],
-                     "error": predicted - curve[-1]["gold"]})
-    return rows
+def _rl(runs: list[Run], kl_coef: float = 0.0):
+    with study("RL"):
+        rl = rl_rows(runs, kl_coef=kl_coef)
+        write_csv(runs[0].out / "rl.csv", rl)
+        (runs[0].out / "rl_samples.txt").write_text("\n".join(rl_samples(runs)) + "\n")
+    return rl
 
 
-def kl_penalty_rows(run: Run, coefs=KL_COEFS) -> list[dict]:
-    """RL against the smallest proxy on the most data at each KL coefficient."""
-    proxy = (run.preset.proxy_sizes[0], run.preset.proxy_data[-1])
-    rows = []
-    for coef in coefs:
-        rows += rl_experiment(run, [proxy], kl_coef=coef, csv_name=None)
-    return rows
+def bon_command(runs: list[Run]) -> str:
+    """`minirmo bon`: rm.csv, bon.csv, bon.png and the best-of-n table with its findings."""
+    write_config(runs)
+    rm, bon = _bon(runs)
+    bon_mean = analysis.seed_mean(bon)
+    plots.plot_scores_vs_kl(bon_mean, analysis.fit_rows(bon), "bon", runs[0].out / "bon.png")
+    return "\n\n".join([report.gold_line(rm), report.bon_table(bon, rm),
+                        report.findings_summary({"rm": rm, "bon": bon})])
 
 
-def policy_size_rows(run: Run) -> list[dict]:
-    """Best-of-n and RL against the smallest, the middle and the largest proxy size on the most
-    data, for the preset's policy and for its larger policy (`Preset.large_policy`), both judged
-    by the same gold RM. (Three sizes, not all: every size needs a proxy trained on the larger
-    policy's own samples and a PPO run of the larger policy.)
-
-    Each row is a bon.csv or rl.csv row with three columns in front: `policy_params`,
-    `gold_init` (the initial policy's mean gold score, 0 for the preset's policy) and `method`.
-    Gold stays relative to each initial policy, so the curves compare what optimization gains.
-    """
-    sizes, most = run.preset.proxy_sizes, run.preset.proxy_data[-1]
-    picked = {0, len(sizes) // 2, len(sizes) - 1}
-    proxies = [(size, most) for i, size in enumerate(sizes) if i in picked]
-    rows = []
-    for policy_run in (run, run.with_policy(run.preset.large_policy)):
-        front = {"policy_params": policy_run.policy().num_parameters(),
-                 "gold_init": policy_run.initial_gold()}
-        for method, experiment in (("bon", bon_experiment), ("rl", rl_experiment)):
-            rows += [front | {"method": method} | row
-                     for row in experiment(policy_run, proxies, csv_name=None)]
-    return rows
+def rl_command(runs: list[Run], kl_coef: float = 0.0) -> str:
+    """`minirmo rl`: rl.csv, rl_samples.txt, rl.png, rl_kl_vs_step.png and the RL table."""
+    write_config(runs)
+    rl = _rl(runs, kl_coef)
+    rl_mean = analysis.seed_mean(rl)
+    plots.plot_scores_vs_kl(rl_mean, analysis.fit_rows(rl), "rl", runs[0].out / "rl.png")
+    plots.plot_kl_vs_step(rl_mean, analysis.per_seed(rl, analysis.kl_exponent),
+                          runs[0].out / "rl_kl_vs_step.png")
+    return "\n\n".join([report.rl_table(rl), report.findings_summary({"rl": rl})])
 
 
-def policy_size_summary(rows) -> str:
-    """Per policy size: where it starts, and per method the best peak gain and its KL."""
-    lines = ["policy size (proxies on the most data; gold gain over each initial policy)"]
-    for (params, start), policy_rows in plots.group(rows, "policy_params", "gold_init").items():
-        line = f"  policy {params:>9,} params, initial gold {start:+.2f}:"
-        for method in ("bon", "rl"):
-            best = max((r for r in policy_rows if r["method"] == method), key=lambda r: r["gold"])
-            line += (f"  {method} best gain {best['gold']:+.2f} at KL {best['kl']:.1f} "
-                     f"({best['rm_params']:,}-param proxy)")
-        lines.append(line)
-    return "\n".join(lines)
+def reproduce(runs: list[Run]) -> str:
+    """Run every study, write every CSV and figure into the runs' folder, return the summary."""
+    out = runs[0].out
+    write_config(runs)
+    rm, bon = _bon(runs)
+    rl = _rl(runs)
+    with study("fits"):
+        fits = analysis.fit_rows(bon + rl)
+        write_csv(out / "fits.csv", fits)
+        scaling = analysis.scaling(fits)
+        extrapolation = analysis.extrapolation_rows(bon)
+        write_csv(out / "extrapolation.csv", extrapolation)
+    with study("KL-penalty"):
+        penalty = kl_penalty_rows(runs)
+        write_csv(out / "kl_penalty.csv", penalty)
 
-
-def summary(fits, scaling, extrapolation, bon_rows, rl_rows) -> str:
-    """Per proxy size (most data): fitted coefficients and where gold peaks, for BoN and RL,
-    then the scaling slopes beside the paper's Figure 3 values."""
-    most = max(r["rm_data"] for r in bon_rows)
-    lines = [f"proxy RMs trained on {most:,} comparisons",
-             f"{'params':>9} | {'a_bon':>6} {'b_bon':>6} {'R2':>5} {'peak n':>7} {'gold*':>6} | "
-             f"{'a_rl':>6} {'b_rl':>6} {'R2':>5} {'peak KL':>7} {'gold*':>6}"]
-    for params in sorted({r["rm_params"] for r in bon_rows}):
-        line = f"{params:>9,} |"
-        for method, rows, where in (("bon", bon_rows, "n"), ("rl", rl_rows, "kl")):
-            curve = [r for r in rows if r["rm_params"] == params and r["rm_data"] == most]
-            f = [r for r in fits if r["method"] == method and r["rm_params"] == params
-                 and r["rm_data"] == most]
-            if not curve or not f:
-                line += " " * 38 + " |"
-                continue
-            best = max(curve, key=lambda r: r["gold"])
-            line += (f" {f[0]['alpha']:>6.3f} {f[0]['beta']:>6.3f} {f[0]['r2']:>5.2f} "
-                     f"{best[where]:>7.3g} {best['gold']:>6.2f} |")
-        lines.append(line.rstrip(" |"))
-    lines.append("\nscaling with log10(RM params): slope (paper, from its Figure 3: 3M -> 3B)")
-    paper = fit.PAPER_COEFFICIENTS
-    for name, s in scaling.items():
-        ref = ("" if name not in paper[3e6] else  # 3M -> 3B is three decades
-               f"   paper: {(paper[3e9][name] - paper[3e6][name]) / 3:+.3f} per decade")
-        lines.append(f"  {name:>9}: {s.slope:+.3f} per decade (R2 {s.r2:.2f}){ref}")
-    errors = [abs(r["error"]) for r in extrapolation]
-    lines.append(f"\nBoN form fitted on n <= N/16 predicts gold at n = N within "
-                 f"{np.median(errors):.3f} (median) / {max(errors):.3f} (worst) gold units")
-    return "\n".join(lines)
-
-
-def reproduce(run: Run) -> str:
-    """Run every study, write every CSV and figure under run.out, and return the summary."""
-    rm_rows = rm_table(run)
-    bon_rows = bon_experiment(run)
-    rl_rows = rl_experiment(run)
-    fits = fit_rows(bon_rows, rl_rows)
-    write_csv(run.out / "fits.csv", fits)
-    scaling = scaling_fits(fits)
-    extrapolation = extrapolation_rows(bon_rows)
-    write_csv(run.out / "extrapolation.csv", extrapolation)
-    penalty = kl_penalty_rows(run)
-    write_csv(run.out / "kl_penalty.csv", penalty)
-
-    out = run.out
-    plots.plot_scores_vs_kl(bon_rows, "bon", out / "fig1a_bon.png")
-    plots.plot_scores_vs_kl(rl_rows, "rl", out / "fig1b_rl.png")
-    plots.plot_gold_vs_data(bon_rows, out / "fig2_bon_data.png")
+    bon_mean, rl_mean = analysis.seed_mean(bon), analysis.seed_mean(rl)
+    exponents = analysis.per_seed(rl, analysis.kl_exponent)
+    plots.plot_scores_vs_kl(bon_mean, fits, "bon", out / "fig1a_bon.png")
+    plots.plot_scores_vs_kl(rl_mean, fits, "rl", out / "fig1b_rl.png")
+    plots.plot_gold_vs_data(bon_mean, out / "fig2_bon_data.png")
     plots.plot_coefficients(fits, scaling, out / "fig3_coefficients.png")
-    plots.plot_rm_loss_vs_data(rm_rows, out / "fig6_rm_loss_vs_data.png")
-    plots.plot_kl_growth(bon_rows, rl_rows, out / "kl_growth_rl_vs_bon.png")
-    plots.plot_gold_vs_proxy(bon_rows, rl_rows, out / "gold_vs_proxy.png")
-    plots.plot_kl_penalty(penalty, out / "kl_penalty.png")
-    plots.plot_extrapolation(bon_rows, out / "bon_extrapolation.png")
-    sections = [describe_gold(rm_rows), summary(fits, scaling, extrapolation, bon_rows, rl_rows)]
-    if run.preset.large_policy is not None:
-        policy_size = policy_size_rows(run)
-        write_csv(out / "policy_size.csv", policy_size)
-        plots.plot_policy_size(policy_size, out / "policy_size.png")
-        sections.append(policy_size_summary(policy_size))
+    plots.plot_rm_loss_vs_data(analysis.seed_mean(rm, ("rm", "rm_params", "rm_data"),
+                                                  ("val_loss", "val_acc")),
+                               out / "fig6_rm_loss_vs_data.png")
+    plots.plot_kl_growth(bon_mean, rl_mean, exponents, out / "kl_growth_rl_vs_bon.png")
+    plots.plot_gold_vs_proxy(bon_mean, rl_mean, out / "gold_vs_proxy.png")
+    plots.plot_kl_penalty(analysis.seed_mean(penalty, ("method", "kl_coef", "rm_params")),
+                          out / "kl_penalty.png")
+    plots.plot_extrapolation(bon_mean, extrapolation, out / "bon_extrapolation.png")
+    sections = [report.gold_line(rm), report.bon_table(bon, rm), report.rl_table(rl),
+                report.coefficients_table(fits, scaling), report.extrapolation_line(bon)]
+    if runs[0].preset.large_policy is not None:
+        with study("policy-size"):
+            policy_size = policy_size_rows(runs, bon, rl)
+            write_csv(out / "policy_size.csv", policy_size)
+        plots.plot_policy_size(analysis.seed_mean(
+            policy_size, ("policy_params", "method", "rm_params")), out / "policy_size.png")
+        sections.append(report.policy_size_summary(policy_size))
+    sections.append(report.findings_summary(
+        {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty}))
     return "\n\n".join(sections)
+
+
+def prepare(runs: list[Run], command: str, kl_coef: float = 0.0) -> None:
+    """Train and cache every artefact `command` ("bon", "rl" or "reproduce") needs; write no
+    file. Running the command afterwards only loads."""
+    if command == "rl":
+        rl_rows(runs, kl_coef=kl_coef)
+        return
+    rm_rows(runs)
+    bon = bon_rows(runs)
+    if command == "reproduce":
+        rl = rl_rows(runs)
+        kl_penalty_rows(runs)
+        if runs[0].preset.large_policy is not None:
+            policy_size_rows(runs, bon, rl)
+
+
+def _prepare_seed(preset: Preset, out: str, device: str, seed: int, command: str,
+                  kl_coef: float) -> int:
+    torch.set_num_threads(1)
+    prepare(seed_runs(preset, out, device, [seed], progress=False), command, kl_coef)
+    return seed
+
+
+def prepare_in_parallel(runs: list[Run], command: str, kl_coef: float = 0.0,
+                        jobs: int = 2) -> None:
+    """`prepare` each seed in its own worker process, `jobs` at a time, one thread each.
+
+    The seeds' artefacts are independent (each seed has its own folder and its own
+    randomness), so the cache holds the same bits as after a sequential run with one thread.
+    """
+    preset, out, device = runs[0].preset, str(runs[0].out), str(runs[0].device)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited threads
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        futures = {pool.submit(_prepare_seed, preset, out, device, run.seed, command,
+                               kl_coef): run.seed for run in runs}
+        for future in tqdm(as_completed(futures), total=len(futures),
+                           desc=f"seeds, {jobs} at a time", disable=not runs[0].progress):
+            with study(f"seed-{futures[future]}"):
+                future.result()

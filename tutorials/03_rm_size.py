@@ -39,10 +39,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minirmo import fit, plots
-from minirmo.experiments import Run, bon_experiment, get_preset, rl_experiment
-from minirmo.reproduce import fit_rows, scaling_fits
+from minirmo import analysis, fit, plots
 from minirmo.reward import RewardModel
+from minirmo.runs import studies
+from minirmo.runs.presets import get_preset
+from minirmo.runs.run import Run
 
 FAST = os.environ.get("MINIRMO_FAST") == "1"  # the `test` preset: seconds with a warm cache
 OUT = Path(os.environ.get("MINIRMO_OUT", "tutorial_out"))
@@ -87,9 +88,9 @@ print(f"gold RM: {gold_rm.n_params:,} params, agrees with the hidden utility on 
 # to the initial policy; gold is in standard deviations of the initial policy's gold scores.
 
 # %%
-bon_all = bon_experiment(run)
+bon_all = studies.bon_rows([run])
 bon_rows = [r for r in bon_all if r["rm_data"] == MOST]
-rl_rows = rl_experiment(run)
+rl_rows = studies.rl_rows([run])
 N = bon_rows[-1]["n"]
 
 
@@ -101,7 +102,7 @@ def smooth(values, width=3):
 
 print(f"best-of-n, N = {N:,}:")
 print(f"{'params':>9} {'peak n':>7} {'KL':>5} {'gold*':>6} {'gold@N':>7} {'proxy@N':>8}")
-for (params, _), curve in plots.group(bon_rows, "rm_params", "rm_data").items():
+for (params, _), curve in analysis.group(bon_rows, "rm_params", "rm_data").items():
     best = max(curve, key=lambda r: r["gold"])
     note = "   <- still rising at n = N: no peak inside the pool" if best is curve[-1] else ""
     print(f"{params:>9,} {best['n']:>7} {best['kl']:>5.2f} {best['gold']:>6.2f} "
@@ -109,7 +110,7 @@ for (params, _), curve in plots.group(bon_rows, "rm_params", "rm_data").items():
 print(f"RL, {len(rl_rows) // len(SIZES)} PPO steps (scores smoothed over 3 steps):")
 print(f"{'params':>9} {'peak step':>9} {'KL':>5} {'gold*':>6} {'gold end':>8} {'proxy end':>9} "
       f"{'KL end':>6}")
-for (params, _), curve in plots.group(rl_rows, "rm_params", "rm_data").items():
+for (params, _), curve in analysis.group(rl_rows, "rm_params", "rm_data").items():
     gold, proxy = smooth([r["gold"] for r in curve]), smooth([r["proxy"] for r in curve])
     peak = int(np.argmax(gold))
     print(f"{params:>9,} {curve[peak]['step']:>9} {curve[peak]['kl']:>5.1f} {gold[peak]:>6.2f} "
@@ -124,19 +125,21 @@ for (params, _), curve in plots.group(rl_rows, "rm_params", "rm_data").items():
 # them, proxy dashed, one colour per RM size.
 
 # %%
-plots.plot_scores_vs_kl(bon_rows, "bon", OUT / "03_bon_by_size.png")
-plots.plot_scores_vs_kl(rl_rows, "rl", OUT / "03_rl_by_size.png")
+fits = [f for f in analysis.fit_rows(bon_rows + rl_rows) if f["seed"] == analysis.MEAN]
+plots.plot_scores_vs_kl(bon_rows, fits, "bon", OUT / "03_bon_by_size.png")
+plots.plot_scores_vs_kl(rl_rows, fits, "rl", OUT / "03_rl_by_size.png")
 
 # %% [markdown]
 # ## Fitting the forms, size by size
 #
-# `reproduce.fit_rows` fits `fit_bon` / `fit_rl` to every gold curve (least squares on
+# `analysis.fit_rows` fits `fit_bon` / `fit_rl` to every gold curve (least squares on
 # d = sqrt(KL); both forms are linear in α and β) and reports R². From (α, β) the peak
 # follows in closed form (`bon_peak`, `rl_peak`): where the proxy stops being worth
-# optimizing, *predicted* from the shape of the curve.
+# optimizing, *predicted* from the shape of the curve. (It fits each seed's curve and the
+# curve averaged over seeds; with the one seed of this run the two are the same, so we keep
+# the seed-mean fits, `seed == "mean"`, which the figures above already used.)
 
 # %%
-fits = fit_rows(bon_rows, rl_rows)
 print(f"{'method':>6} {'params':>9} {'alpha':>7} {'beta':>7} {'R2':>5} {'d*':>6} {'KL*':>6} "
       f"{'R*':>6}")
 for f in fits:
@@ -149,7 +152,7 @@ for f in fits:
 # ## Figure 3: the coefficients against RM size
 #
 # The paper plots each coefficient against RM parameters on a log axis and finds nearly
-# straight lines. `reproduce.scaling_fits` fits coef ≈ slope · log10(params) + intercept
+# straight lines. `analysis.scaling` fits coef ≈ slope · log10(params) + intercept
 # on the most data; `fit.PAPER_COEFFICIENTS` holds the values read off the paper's Figure 3
 # at its smallest (3M) and largest (3B) RMs.
 #
@@ -160,7 +163,7 @@ for f in fits:
 # points always has R² = 1: the slope is the whole story, and a noisy one.)
 
 # %%
-scaling = scaling_fits(fits)
+scaling = {name: s.line for name, s in analysis.scaling(fits).items()}
 paper = fit.PAPER_COEFFICIENTS
 print("slope per decade of RM params: ours (paper, 3M -> 3B)")
 for name, line in scaling.items():
@@ -187,7 +190,7 @@ for ax, name in zip(axes, ["alpha_bon", "beta_bon", "alpha_rl", "beta_rl"], stri
 fig.tight_layout()
 fig.savefig(OUT / "03_coefficients_vs_size.png", dpi=120)
 plt.close(fig)
-plots.plot_coefficients(fits, scaling, OUT / "03_fig3_coefficients.png")
+plots.plot_coefficients(fits, analysis.scaling(fits), OUT / "03_fig3_coefficients.png")
 print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 
 # %% [markdown]
@@ -220,11 +223,12 @@ print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Seeds.** Build `Run(get_preset("test"), f"runs/test_seed{s}", seed=s)` for three
-#    seeds and repeat the fits. How much do α_bon and β_bon move between seeds, compared
-#    with how much they move between sizes? Is the sign of the β_bon slope reliable?
+# 1. **Seeds.** `studies.seed_runs(get_preset("test"), RUN_DIR, seeds=[0, 1, 2])` gives
+#    three runs sharing one folder; repeat the fits on their rows. How much do α_bon and
+#    β_bon move between seeds, compared with how much they move between sizes? Is the
+#    sign of the β_bon slope reliable?
 # 2. **Predict the peak.** Fit the best-of-n form to each size on n ≤ N/16 only
-#    (`reproduce.extrapolation_rows` does this) and compare the predicted peak n* (invert
+#    (`analysis.extrapolation_rows` does this) and compare the predicted peak n* (invert
 #    d*² = log n − (n − 1)/n) with the observed one. Which sizes extrapolate worst, and why?
 # 3. **Where does α_RL go?** The paper finds α_RL roughly constant in RM size. Look at your
 #    α_RL values: do they stay put? Plot gold against d for RL on a log-d axis, where

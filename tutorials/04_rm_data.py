@@ -32,8 +32,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minirmo import fit, plots
-from minirmo.experiments import Run, bon_experiment, get_preset, rm_table
+from minirmo import analysis, fit, plots
+from minirmo.runs import studies
+from minirmo.runs.presets import get_preset
+from minirmo.runs.run import Run
 
 FAST = os.environ.get("MINIRMO_FAST") == "1"  # the `test` preset: seconds with a warm cache
 OUT = Path(os.environ.get("MINIRMO_OUT", "tutorial_out"))
@@ -54,8 +56,8 @@ run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
 DATA = run.preset.proxy_data
 print(f"preset {PRESET!r}: {len(run.preset.proxy_sizes)} sizes x {len(DATA)} data sizes "
       f"({', '.join(f'{n:,}' for n in DATA)} comparisons)")
-rm_rows = rm_table(run)  # validation loss and accuracy of every proxy (trains what is missing)
-bon_rows = bon_experiment(run)
+rm_rows = studies.rm_rows([run])  # val loss and accuracy of every proxy (trains what is missing)
+bon_rows = studies.bon_rows([run])
 N = bon_rows[-1]["n"]
 acc = {(r["rm_params"], r["rm_data"]): r["val_acc"] for r in rm_rows if r["rm"] == "proxy"}
 
@@ -68,7 +70,7 @@ acc = {(r["rm_params"], r["rm_data"]): r["val_acc"] for r in rm_rows if r["rm"] 
 
 # %%
 table = []
-for (params, data), curve in plots.group(bon_rows, "rm_params", "rm_data").items():
+for (params, data), curve in analysis.group(bon_rows, "rm_params", "rm_data").items():
     best = max(curve, key=lambda r: r["gold"])
     alpha, beta = fit.fit_bon(np.sqrt([r["kl"] for r in curve]), [r["gold"] for r in curve])
     table.append({"params": params, "data": data, "acc": acc[params, data], "peak_n": best["n"],
@@ -158,10 +160,10 @@ print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Error bars.** Repeat the grid for three seeds (`Run(..., seed=s)` in separate
-#    folders) and plot the mean and spread of the gold peak against data. Which of the
-#    differences in the table above survive?
-# 2. **RL on the data axis.** `rl_experiment(run, [(size, n) for n in DATA], csv_name=None)`
+# 1. **Error bars.** Repeat the grid for three seeds (`studies.seed_runs(..., seeds=[0, 1,
+#    2])` gives one run per seed in one folder) and plot the mean and spread of the gold
+#    peak against data. Which of the differences in the table above survive?
+# 2. **RL on the data axis.** `studies.rl_rows([run], [(size, n) for n in DATA])`
 #    runs PPO against one size at every data size. Does RL show the data effect more or
 #    less clearly than best-of-n? (Mind the time: one PPO run per data size.)
 # 3. **Data or epochs?** The paper reports that 4 epochs on 2k comparisons do not help while

@@ -37,8 +37,10 @@ import matplotlib.pyplot as plt
 
 from minirmo import plots
 from minirmo.bon import bon_estimate
-from minirmo.experiments import Run, get_preset, log_spaced_ns, rm_table
 from minirmo.reward import RewardModel
+from minirmo.runs import studies
+from minirmo.runs.presets import get_preset
+from minirmo.runs.run import Run
 
 FAST = os.environ.get("MINIRMO_FAST") == "1"  # the `test` preset: seconds with a warm cache
 OUT = Path(os.environ.get("MINIRMO_OUT", "tutorial_out"))
@@ -49,8 +51,8 @@ LN2 = math.log(2)
 # %% [markdown]
 # ## The run, and a few more small data sizes
 #
-# `rm_table(run)` lists the gold RM and every proxy of the preset's grid with its validation
-# loss and accuracy, measured on the 10% of the comparisons held out from training. The
+# `studies.rm_rows([run])` lists the gold RM and every proxy of the preset's grid with its
+# validation loss and accuracy, measured on the 10% of the comparisons held out from training. The
 # `paper` preset's grid already spans 250 to 32,000 comparisons. The `test` preset only
 # has 1,000 and 4,000, so we also train each proxy size on 250 and 500: `run.proxy(size,
 # pairs)` takes any number of pairs, and caches the result like every other model.
@@ -59,7 +61,7 @@ LN2 = math.log(2)
 PRESET = "test" if FAST else "paper"
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
-rows = [r for r in rm_table(run) if r["rm"] == "proxy"]
+rows = [r for r in studies.rm_rows([run]) if r["rm"] == "proxy"]
 EXTRA = [n for n in (250, 500) if n not in run.preset.proxy_data]
 for size in run.preset.proxy_sizes:
     for pairs in EXTRA:
@@ -118,13 +120,13 @@ plots.plot_rm_loss_vs_data(rows, OUT / "05_fig6_rm_loss_vs_data.png")
 # a near-chance RM gives the optimizer nothing to climb. We score the best-of-n pool with
 # every proxy, including the extra small-data ones, and read off the gold of best-of-n at
 # a moderate n and at the gold peak. We call `bon_estimate` directly here (rather than
-# `bon_experiment`, which writes the run's `bon.csv` for its own grid).
+# `studies.bon_rows`, which writes the run's `bon.csv` for its own grid).
 
 # %%
 pool = run.pool()  # (prompts, N, seq_len) initial-policy samples
 gold_scores = run.gold()[0].score(pool)  # (prompts, N)
 N_MID = 16  # a moderate amount of optimization: KL = log 16 - 15/16 = 1.8 nats
-ns = sorted(set(log_spaced_ns(pool.shape[1])) | {N_MID})
+ns = sorted(set(studies.log_spaced_ns(pool.shape[1])) | {N_MID})
 size_of = {RewardModel(run.world, s).n_params: s for s in run.preset.proxy_sizes}
 for r in rows:
     proxy_scores = run.proxy(size_of[r["rm_params"]], r["rm_data"])[0].score(pool)

@@ -40,9 +40,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from minirmo import fit, plots
-from minirmo.experiments import Run, bon_experiment, get_preset, rl_experiment
+from minirmo import analysis, fit, plots
 from minirmo.kl import bon_kl
+from minirmo.runs import studies
+from minirmo.runs.presets import get_preset
+from minirmo.runs.run import Run
 from minirmo.world import PRAISE_WORDS
 
 FAST = os.environ.get("MINIRMO_FAST") == "1"  # the `test` preset: seconds with a warm cache
@@ -62,10 +64,10 @@ PRESET = "test" if FAST else "paper"
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
 MOST = run.preset.proxy_data[-1]
-bon_rows = [r for r in bon_experiment(run) if r["rm_data"] == MOST]
-rl_rows = rl_experiment(run)
-bon_curves = {p: c for (p, _), c in plots.group(bon_rows, "rm_params", "rm_data").items()}
-rl_curves = {p: c for (p, _), c in plots.group(rl_rows, "rm_params", "rm_data").items()}
+bon_rows = [r for r in studies.bon_rows([run]) if r["rm_data"] == MOST]
+rl_rows = studies.rl_rows([run])
+bon_curves = {p: c for (p, _), c in analysis.group(bon_rows, "rm_params", "rm_data").items()}
+rl_curves = {p: c for (p, _), c in analysis.group(rl_rows, "rm_params", "rm_data").items()}
 SIZES = sorted(bon_curves)
 N = bon_rows[-1]["n"]
 
@@ -157,7 +159,8 @@ axes[0][0].legend(fontsize=8)
 fig.tight_layout()
 fig.savefig(OUT / "06_gold_vs_kl_bon_and_rl.png", dpi=120)
 plt.close(fig)
-plots.plot_kl_growth(bon_rows, rl_rows, OUT / "06_kl_growth.png")
+plots.plot_kl_growth(bon_rows, rl_rows, analysis.per_seed(rl_rows, analysis.kl_exponent),
+                    OUT / "06_kl_growth.png")
 
 # %% [markdown]
 # ## 3. Gold against proxy: the two methods line up
@@ -241,7 +244,7 @@ print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **KL penalty.** Run `rl_experiment(run, kl_coef=c, csv_name=None)` for c = 0.02 and
+# 1. **KL penalty.** Run `studies.rl_rows([run], kl_coef=c)` for c = 0.02 and
 #    0.1. The paper found that a penalty acts like early stopping: gold against KL follows
 #    the same frontier, the run just stops earlier on it. Check it on the gold-vs-d plot.
 # 2. **A gentler RL.** Make a preset with `dataclasses.replace(preset, ppo=replace(

@@ -1,0 +1,189 @@
+"""From rows to findings: grouping, seed means with bands, fits per seed and on the seed mean,
+scaling with RM size, extrapolation and KL growth.
+
+Rows come from `runs.studies` (every row carries `seed`, `method` and the proxy's identity);
+nothing here trains or draws. A *curve* is one method against one proxy at one seed, in order
+of n (best-of-n) or PPO step (RL). Across seeds, a curve is summarized by its **seed mean** at
+each n or step, with the **min–max band** over seeds (with 3–5 seeds a min–max band is what
+the data can honestly show; a t-interval on 3 points would be wider than the spread). A number
+measured per seed is reported as an `Interval`: mean, min and max over seeds.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from minirmo import fit
+
+CURVE = ("method", "rm_params", "rm_data")  # what identifies a curve, besides its seed
+FORMS = {"bon": (fit.fit_bon, fit.bon_form, fit.bon_peak),
+         "rl": (fit.fit_rl, fit.rl_form, fit.rl_peak)}
+MEAN = "mean"  # the `seed` of a seed-mean row or fit
+
+
+def group(rows, *keys) -> dict:
+    """Rows grouped by the values of `keys`: {(v1, v2, ...): [row, ...]} in first-seen order."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+    return groups
+
+
+def step_column(method: str) -> str:
+    """The column that orders a curve: n for best-of-n, the PPO step for RL."""
+    return {"bon": "n", "rl": "step"}[method]
+
+
+def sqrt_kl(curve) -> np.ndarray:
+    """d = sqrt(KL) of a curve's rows; a sampled (k1) KL can dip below 0, read as 0."""
+    return np.sqrt(np.clip([r["kl"] for r in curve], 0, None))
+
+
+class Interval(NamedTuple):
+    """A number measured at each of several seeds: its mean, min and max over them."""
+
+    mean: float
+    lo: float
+    hi: float
+    seeds: int
+
+    @classmethod
+    def of(cls, values) -> "Interval":
+        values = np.asarray(values, dtype=float)
+        return cls(float(values.mean()), float(values.min()), float(values.max()), len(values))
+
+    def __format__(self, spec: str) -> str:
+        if self.seeds == 1:
+            return format(self.mean, spec)
+        return f"{self.mean:{spec}} [{self.lo:{spec}}, {self.hi:{spec}}]"
+
+
+# --- seed means -------------------------------------------------------------------------------
+
+
+def seed_mean(rows, keys=CURVE, columns=("kl", "proxy", "gold")) -> list[dict]:
+    """One row per curve and n (or step): each of `columns` averaged over the seeds, with its
+    min and max over seeds as `gold_lo`, `gold_hi`, ..., and `seed` = "mean". Rows without a
+    `method` (rm.csv's) are grouped by `keys` alone."""
+    out = []
+    for key, curve_rows in group(rows, *keys).items():
+        method = curve_rows[0].get("method")
+        at_x = group(curve_rows, step_column(method)) if method else {(): curve_rows}
+        for value, at in at_x.items():
+            row = dict(zip(keys, key, strict=True)) | {"seed": MEAN, "seeds": len(at)}
+            if method:
+                row[step_column(method)] = value[0]
+            for column in columns:
+                values = [r[column] for r in at]
+                row |= {column: float(np.mean(values)), f"{column}_lo": min(values),
+                        f"{column}_hi": max(values)}
+            out.append(row)
+    return out
+
+
+def curves(rows, keys=CURVE) -> dict:
+    """{(key..., seed): rows in order} for every curve in `rows` (seed-mean rows included)."""
+    return group(rows, *keys, "seed")
+
+
+# --- fits -------------------------------------------------------------------------------------
+
+
+def fit_curve(curve, method: str) -> fit.Fit:
+    """The method's functional form fitted to gold against d = sqrt(KL)."""
+    return FORMS[method][0](sqrt_kl(curve), [r["gold"] for r in curve])
+
+
+def fit_rows(rows, keys=CURVE) -> list[dict]:
+    """fits.csv: the form fitted to every curve of every seed, then to every seed-mean curve
+    (`seed` = "mean"), with its fitted peak d* = sqrt(KL*) and gold R*."""
+    out = []
+    for key, curve in curves(rows + seed_mean(rows, keys), keys).items():
+        identity = dict(zip((*keys, "seed"), key, strict=True))
+        result = fit_curve(curve, identity["method"])
+        d_star, r_star = FORMS[identity["method"]][2](result.alpha, result.beta)
+        out.append({"method": identity["method"], "seed": identity["seed"]} | identity
+                   | {"alpha": result.alpha, "beta": result.beta, "r2": result.r2,
+                      "peak_d": d_star, "peak_gold": r_star})
+    return out
+
+
+def most_data(rows) -> int:
+    return max(r["rm_data"] for r in rows)
+
+
+class Scaling(NamedTuple):
+    """How one coefficient moves with log10(RM params) on the most data: the line fitted to
+    the seed-mean curves' coefficients, and the slope fitted at each seed."""
+
+    line: fit.ScalingFit
+    slope: Interval
+    spearman: float  # rank correlation of the seed-mean coefficient with RM size
+
+
+def spearman(x, y) -> float:
+    """Spearman's rank correlation (no ties expected: RM sizes are distinct)."""
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def scaling(fits) -> dict:
+    """{"alpha_bon": Scaling, ...} for each method and coefficient, on the most data."""
+    out = {}
+    for method in ("bon", "rl"):
+        rows = [r for r in fits if r["method"] == method]
+        if not rows:
+            continue
+        rows = [r for r in rows if r["rm_data"] == most_data(rows)]
+        by_seed = group(rows, "seed")
+        if len({r["rm_params"] for r in rows}) < 2:
+            continue
+        for coef in ("alpha", "beta"):
+            def line(seed_rows, coef=coef):
+                return fit.fit_scaling([r["rm_params"] for r in seed_rows],
+                                       [r[coef] for r in seed_rows])
+            mean_rows = sorted(by_seed[(MEAN,)], key=lambda r: r["rm_params"])
+            per_seed = [line(r).slope for (s,), r in by_seed.items() if s != MEAN]
+            out[f"{coef}_{method}"] = Scaling(
+                line(mean_rows), Interval.of(per_seed),
+                spearman([r["rm_params"] for r in mean_rows], [r[coef] for r in mean_rows]))
+    return out
+
+
+# --- extrapolation and KL growth ----------------------------------------------------------------
+
+
+def extrapolation_rows(bon, fraction: float = 1 / 16) -> list[dict]:
+    """Fit the best-of-n form on n ≤ fraction·N and compare its prediction at n = N, for every
+    curve of every seed and every seed-mean curve; `peak_gain` is the curve's best gold."""
+    out = []
+    for (_, params, data, seed), curve in curves(bon + seed_mean(bon)).items():
+        N = curve[-1]["n"]
+        early = [r for r in curve if r["n"] <= fraction * N]
+        alpha, beta = fit_curve(early, "bon")
+        predicted = float(fit.bon_form(np.sqrt(curve[-1]["kl"]), alpha, beta))
+        out.append({"seed": seed, "rm_params": params, "rm_data": data, "alpha": alpha,
+                    "beta": beta, "fit_up_to_n": early[-1]["n"], "n": N,
+                    "predicted_gold": predicted,
+                    "observed_gold": curve[-1]["gold"], "error": predicted - curve[-1]["gold"],
+                    "peak_gain": max(r["gold"] for r in curve)})
+    return out
+
+
+def kl_exponent(curve) -> float:
+    """k of KL ≈ c·step^k fitted to one RL curve (the KL of step s is measured after s
+    updates, so step 0, at KL 0, is left out by fit_power)."""
+    return fit.fit_power([r["step"] for r in curve], [r["kl"] for r in curve])[1]
+
+
+def peak(curve) -> dict:
+    """The row where a curve's gold is highest."""
+    return max(curve, key=lambda r: r["gold"])
+
+
+def per_seed(rows, measure, keys=CURVE) -> dict:
+    """{curve key: Interval of measure(curve) over the seeds}; seed-mean rows are ignored."""
+    values = {}
+    for key, curve in curves([r for r in rows if r["seed"] != MEAN], keys).items():
+        values.setdefault(key[:-1], []).append(measure(curve))
+    return {key: Interval.of(v) for key, v in values.items()}

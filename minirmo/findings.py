@@ -1,0 +1,149 @@
+"""The findings a preset must show, each checked on one seed's rows.
+
+A `Finding` is a claim about the world ("the smallest proxy overoptimizes under best-of-n")
+with a check that reads one seed's rows and says whether it holds there, with the figures
+that decide it. The test suite pins the findings on one seed of the `test` preset; `report`
+prints each as "holds in k of n seeds"; `benchmarks/seed_robustness.py` checks them at every
+seed of a list. One definition serves all three.
+
+`rows` is a dict of one seed's rows per study: "rm", "bon", "rl" and "kl_penalty" (see
+`runs.studies`); a finding whose study is missing is skipped.
+"""
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from minirmo.analysis import group, peak
+
+
+class Finding(NamedTuple):
+    name: str
+    statement: str
+    needs: tuple  # the studies it reads
+    check: Callable  # rows -> (holds: bool, figures: str)
+
+
+def smooth(values, width: int = 3) -> list[float]:
+    """Moving average over the last `width` PPO steps (each step's scores are the means of one
+    rollout batch, so single steps are noisy)."""
+    return [sum(values[max(0, i - width + 1): i + 1]) / len(values[max(0, i - width + 1): i + 1])
+            for i in range(len(values))]
+
+
+def _cells(rows) -> dict:
+    """{(rm_params, rm_data): curve} for one method's rows of one seed."""
+    return group(rows, "rm_params", "rm_data")
+
+
+def _smallest_and_largest(rows):
+    """The curves of the smallest and the largest proxy on the most data."""
+    cells = _cells(rows)
+    most = max(data for _, data in cells)
+    sizes = sorted(params for params, data in cells if data == most)
+    return cells[sizes[0], most], cells[sizes[-1], most]
+
+
+def _falls(gold, proxy) -> tuple[bool, str]:
+    """Gold peaks before the end, gains > 0.2 (std of the initial policy's gold) before it,
+    loses at least 10% of that gain by the end, while the proxy ends above its value at the
+    gold peak."""
+    top = max(range(len(gold)), key=gold.__getitem__)
+    gain, lost = gold[top] - gold[0], gold[top] - gold[-1]
+    holds = (top < len(gold) - 1 and gain > 0.2 and lost >= 0.1 * gain
+             and proxy[-1] > proxy[top])
+    return holds, f"gain {gain:+.2f}, then loses {lost:.2f} ({lost / max(gain, 1e-9):.0%})"
+
+
+def gold_agrees(rows):
+    acc = next(r["val_acc"] for r in rows["rm"] if r["rm"] == "gold")
+    return acc >= 0.80, f"{acc:.1%}"
+
+
+def proxies_learn(rows):
+    proxies = [r for r in rows["rm"] if r["rm"] == "proxy"]
+    most = max(r["rm_data"] for r in proxies)
+    worst = min(r["val_acc"] for r in proxies if r["rm_data"] == most)
+    return worst > 0.7, f"lowest val acc {worst:.2f}"
+
+
+def bon_proxy_rises(rows):
+    cells = _cells(rows["bon"]).values()
+    rising = sum(all(b["proxy"] >= a["proxy"] - 1e-9 for a, b in zip(c, c[1:], strict=False))
+                 for c in cells)
+    return rising == len(cells), f"{rising}/{len(cells)} curves"
+
+
+def bon_smallest_overoptimizes(rows):
+    small, _ = _smallest_and_largest(rows["bon"])
+    holds, figures = _falls([r["gold"] for r in small], [r["proxy"] for r in small])
+    return holds, f"peak at n = {peak(small)['n']:,}, {figures}"
+
+
+def bon_largest_later_higher(rows):
+    small, large = _smallest_and_largest(rows["bon"])
+    (s, b) = peak(small), peak(large)
+    return (b["n"] > s["n"] and b["gold"] > s["gold"],
+            f"n = {b['n']:,} vs {s['n']:,}, gold {b['gold']:.2f} vs {s['gold']:.2f}")
+
+
+def rl_spends_kl(rows):
+    curves = _cells(rows["rl"]).values()
+    start = max(abs(c[0]["kl"]) for c in curves)
+    end = min(c[-1]["kl"] for c in curves)
+    return start == 0 and end > 3, f"KL from {start:.1f} to at least {end:.1f} nats"
+
+
+def rl_proxy_rises(rows):
+    rises = [smooth([r["proxy"] for r in c]) for c in _cells(rows["rl"]).values()]
+    least = min(p[-1] - p[2] for p in rises)
+    return least > 0.5, f"smoothed proxy rises by at least {least:.2f}"
+
+
+def rl_smallest_overoptimizes(rows):
+    small, _ = _smallest_and_largest(rows["rl"])
+    gold, proxy = smooth([r["gold"] for r in small]), smooth([r["proxy"] for r in small])
+    holds, figures = _falls(gold, proxy)
+    top = max(range(len(gold)), key=gold.__getitem__)
+    return holds, f"smoothed gold peaks at step {small[top]['step']}, {figures}"
+
+
+def kl_penalty_holds_kl(rows):
+    by_coef = group(rows["kl_penalty"], "kl_coef")
+    coefs = sorted(c for (c,) in by_coef)
+    first, last = by_coef[coefs[0],][-1]["kl"], by_coef[coefs[-1],][-1]["kl"]
+    return last < first / 2, f"final KL {last:.1f} at {coefs[-1]:g} vs {first:.1f} at {coefs[0]:g}"
+
+
+FINDINGS = [
+    Finding("gold_agrees", "the gold RM agrees with the hidden utility on >= 80% of held-out "
+            "broad pairs", ("rm",), gold_agrees),
+    Finding("proxies_learn", "every proxy on the most data beats chance: val acc > 0.7",
+            ("rm",), proxies_learn),
+    Finding("bon_proxy_rises", "best-of-n proxy score never decreases with n", ("bon",),
+            bon_proxy_rises),
+    Finding("bon_smallest_overoptimizes", "best-of-n, most data: the smallest proxy's gold "
+            "peaks and loses >= 10% of its gain by n = N", ("bon",), bon_smallest_overoptimizes),
+    Finding("bon_largest_later_higher", "best-of-n, most data: the largest proxy peaks at a "
+            "larger n and a higher gold than the smallest", ("bon",), bon_largest_later_higher),
+    Finding("rl_spends_kl", "PPO starts at KL 0 and spends more than 3 nats", ("rl",),
+            rl_spends_kl),
+    Finding("rl_proxy_rises", "PPO raises every proxy's score by more than 0.5", ("rl",),
+            rl_proxy_rises),
+    Finding("rl_smallest_overoptimizes", "RL, most data: the smallest proxy's gold peaks and "
+            "loses >= 10% of its gain", ("rl",), rl_smallest_overoptimizes),
+    Finding("kl_penalty_holds_kl", "the largest KL penalty ends at less than half the "
+            "unpenalized KL", ("kl_penalty",), kl_penalty_holds_kl),
+]
+
+
+def check(rows: dict, findings=FINDINGS) -> dict:
+    """{finding name: (holds, figures)} for one seed's rows, for each finding whose studies
+    are in `rows`."""
+    return {f.name: f.check(rows) for f in findings if all(rows.get(s) for s in f.needs)}
+
+
+def by_seed(studies: dict) -> dict:
+    """{seed: {study: that seed's rows}} from {study: rows of many seeds}."""
+    seeds = sorted({r["seed"] for rows in studies.values() for r in rows})
+    return {seed: {name: [r for r in rows if r["seed"] == seed]
+                   for name, rows in studies.items()} for seed in seeds}

@@ -1,0 +1,146 @@
+"""The printed summaries: every number a command prints, as text tables over seeds.
+
+A number measured at each seed prints as ``mean [min, max]`` over the seeds (`Interval`); a
+finding prints as "holds in k of n seeds" with each seed's deciding figures.
+"""
+
+import numpy as np
+
+from minirmo import findings
+from minirmo.analysis import (
+    MEAN,
+    Interval,
+    curves,
+    extrapolation_rows,
+    fit_curve,
+    group,
+    kl_exponent,
+    most_data,
+    peak,
+    per_seed,
+    seed_mean,
+)
+from minirmo.fit import PAPER_COEFFICIENTS
+
+
+def _seeds(rows) -> list:
+    return sorted({r["seed"] for r in rows if r["seed"] != MEAN})
+
+
+def gold_line(rm_rows) -> str:
+    """The gold RM's size and how well it stands in for the hidden utility (every finding is
+    measured in its units, so read this first)."""
+    gold = [r for r in rm_rows if r["rm"] == "gold"]
+    acc = Interval.of([r["val_acc"] for r in gold])
+    return (f"gold RM: {gold[0]['rm_params']:,} params, agrees with the hidden utility on "
+            f"{acc.mean:.1%} of held-out broad pairs (seeds {_seeds(gold)}: "
+            + ", ".join(f"{r['val_acc']:.1%}" for r in gold) + ")")
+
+
+def bon_table(bon, rm_rows) -> str:
+    """Per proxy: validation accuracy, where best-of-n gold peaks, gold and proxy at n = N."""
+    accuracy = per_seed([r | {"method": "rm"} for r in rm_rows if r["rm"] == "proxy"],
+                        lambda c: c[0]["val_acc"])
+    measures = {"peak n": lambda c: peak(c)["n"], "peak gold": lambda c: peak(c)["gold"],
+                "gold at N": lambda c: c[-1]["gold"], "proxy at N": lambda c: c[-1]["proxy"]}
+    values = {name: per_seed(bon, m) for name, m in measures.items()}
+    lines = [f"best-of-n, seeds {_seeds(bon)}: mean [min, max] over seeds",
+             f"{'proxy params':>12} {'pairs':>6} {'val acc':>19} {'peak n':>21} "
+             f"{'peak gold':>19} {'gold at N':>21} {'proxy at N':>19}"]
+    for key in values["peak n"]:
+        _, params, data = key
+        lines.append(f"{params:>12,} {data:>6} {accuracy['rm', params, data]:>19.2f} "
+                     f"{values['peak n'][key]:>21.0f} {values['peak gold'][key]:>19.2f} "
+                     f"{values['gold at N'][key]:>21.2f} {values['proxy at N'][key]:>19.2f}")
+    return "\n".join(lines)
+
+
+def rl_table(rl) -> str:
+    """Per proxy: KL reached, where gold peaks, gold and proxy at the end, the RL form's R² on
+    the seed-mean curve and the KL-growth exponent k of KL ≈ c·step^k."""
+    measures = {"KL end": lambda c: c[-1]["kl"], "peak step": lambda c: peak(c)["step"],
+                "peak gold": lambda c: peak(c)["gold"], "gold end": lambda c: c[-1]["gold"],
+                "proxy end": lambda c: c[-1]["proxy"], "k": kl_exponent}
+    values = {name: per_seed(rl, m) for name, m in measures.items()}
+    mean_curves = curves(seed_mean(rl))
+    lines = [f"RL, seeds {_seeds(rl)}: mean [min, max] over seeds",
+             f"{'proxy params':>12} {'pairs':>6} {'KL end':>19} {'peak step':>16} "
+             f"{'peak gold':>19} {'gold end':>21} {'proxy end':>19} {'k':>19} {'R2':>5}"]
+    for key in values["KL end"]:
+        r2 = fit_curve(mean_curves[(*key, MEAN)], "rl").r2
+        v = {name: values[name][key] for name in values}
+        lines.append(f"{key[1]:>12,} {key[2]:>6} {v['KL end']:>19.1f} {v['peak step']:>16.0f} "
+                     f"{v['peak gold']:>19.2f} {v['gold end']:>21.2f} {v['proxy end']:>19.2f} "
+                     f"{v['k']:>19.2f} {r2:>5.2f}")
+    return "\n".join(lines)
+
+
+def coefficients_table(fits, scaling) -> str:
+    """Per proxy size on the most data: α, β and R² of both forms on the seed-mean curve, α and
+    β over seeds, then how each coefficient scales with log10(params) beside the paper."""
+    most = most_data(fits)
+    rows = [r for r in fits if r["rm_data"] == most]
+    lines = [f"fitted forms, proxies on {most:,} comparisons: seed-mean curve (R2), and "
+             "mean [min, max] over the per-seed fits"]
+    for method in ("bon", "rl"):
+        mine = [r for r in rows if r["method"] == method]
+        if not mine:
+            continue
+        alpha = per_seed(mine, lambda c: c[0]["alpha"])
+        beta = per_seed(mine, lambda c: c[0]["beta"])
+        for r in sorted((r for r in mine if r["seed"] == MEAN), key=lambda r: r["rm_params"]):
+            key = (method, r["rm_params"], r["rm_data"])
+            lines.append(f"  {method:>3} {r['rm_params']:>9,}: alpha {r['alpha']:.3f} "
+                         f"beta {r['beta']:.3f} (R2 {r['r2']:.2f}); per seed alpha "
+                         f"{alpha[key]:.3f}, beta {beta[key]:.3f}")
+    if scaling:
+        lines.append("scaling with log10(RM params), slope per decade: on the seed-mean "
+                     "coefficients (R2, Spearman), and per seed; paper from its Figure 3")
+        paper = PAPER_COEFFICIENTS
+    for name, s in scaling.items():
+        ref = ("" if name not in paper[3e6] else  # 3M -> 3B is three decades
+               f"   paper {(paper[3e9][name] - paper[3e6][name]) / 3:+.3f}")
+        lines.append(f"  {name:>9}: {s.line.slope:+.3f} (R2 {s.line.r2:.2f}, Spearman "
+                     f"{s.spearman:+.2f}); per seed {s.slope:+.3f}{ref}")
+    return "\n".join(lines)
+
+
+def extrapolation_line(bon) -> str:
+    """How well the best-of-n form fitted on n ≤ N/16 predicts gold at n = N."""
+    rows = extrapolation_rows(bon)
+    mean = [abs(r["error"]) for r in rows if r["seed"] == MEAN]
+    seeds = [abs(r["error"]) for r in rows if r["seed"] != MEAN]
+    return (f"BoN form fitted on n <= N/16 predicts gold at n = N within {np.median(mean):.2f} "
+            f"(median) / {max(mean):.2f} (worst) on the seed-mean curves, {np.median(seeds):.2f}"
+            f" / {max(seeds):.2f} on single seeds")
+
+
+def policy_size_summary(rows) -> str:
+    """Per policy size: where it starts, and per method the best gold gain of any proxy."""
+    lines = ["policy size (proxies on the most data; gold gain over each initial policy)"]
+    for (params,), policy_rows in group(rows, "policy_params").items():
+        by_seed = group(policy_rows, "seed").values()
+        start = Interval.of([seed_rows[0]["gold_init"] for seed_rows in by_seed])
+        line = f"  policy {params:>9,} params, initial gold {start:+.2f}:"
+        for method in ("bon", "rl"):
+            best = Interval.of([max(r["gold"] for r in seed_rows if r["method"] == method)
+                                for seed_rows in by_seed])
+            line += f"  {method} best gain {best:+.2f}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def findings_summary(studies: dict) -> str:
+    """Every finding whose studies ran, as "holds in k of n seeds" with each seed's figures."""
+    per_seed_results = {seed: findings.check(rows)
+                        for seed, rows in findings.by_seed(studies).items()}
+    lines = ["findings"]
+    for f in findings.FINDINGS:
+        results = {s: r[f.name] for s, r in per_seed_results.items() if f.name in r}
+        if not results:
+            continue
+        held = sum(ok for ok, _ in results.values())
+        lines.append(f"  {f.statement}: holds in {held} of {len(results)} seeds")
+        lines += [f"    seed {s}: {'yes' if ok else 'no '}  {figures}"
+                  for s, (ok, figures) in results.items()]
+    return "\n".join(lines)

@@ -1,0 +1,166 @@
+"""The studies: each runs one experiment over several seeds and returns plain rows.
+
+Every row carries `seed`, `method` ("bon" or "rl") and the identity of the proxy it optimized
+(`rm_params`, `rm_data`; the KL-penalty and policy-size studies add `kl_coef`,
+`policy_params`), so rows of many seeds and proxies can be written to one CSV and grouped again
+by `analysis`. A study trains whatever it needs through the runs' cache.
+"""
+
+import csv
+import json
+import math
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from minirmo.kl import bon_kl
+from minirmo.runs.cache import Cache
+from minirmo.runs.presets import Preset
+from minirmo.runs.run import Run, check_device
+
+KL_COEFS = (0.0, 0.02, 0.05, 0.1)  # the KL-penalty study
+
+
+def seed_runs(preset: Preset, out, device: str = "cpu", seeds=None,
+              progress: bool = True) -> list[Run]:
+    """One `Run` per seed (default: the preset's `default_seeds`), sharing one cache."""
+    seeds = preset.default_seeds if seeds is None else list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds: give at least one seed, each once, got {seeds!r}")
+    cache = Cache(Path(out) / "cache", check_device(device))
+    return [Run(preset, out, device, seed, progress, cache) for seed in seeds]
+
+
+def log_spaced_ns(N: int, points: int = 24) -> list[int]:
+    """About `points` distinct integers from 1 to N, evenly spaced in log n (N included)."""
+    ns = {round(math.exp(math.log(N) * k / (points - 1))) for k in range(points)}
+    return sorted(ns | {1, N})
+
+
+def rm_rows(runs: list[Run]) -> list[dict]:
+    """Size, data and validation loss/accuracy of the gold RM and every proxy, per seed."""
+    rows = []
+    for run in runs:
+        gold, report = run.gold()
+        rows.append({"seed": run.seed, "rm": "gold", "rm_params": gold.n_params,
+                     "rm_data": report["pairs"], "val_loss": report["val_loss"],
+                     "val_acc": report["val_acc"]})
+        for size, pairs in tqdm(run.proxies(), desc=f"proxy RMs, seed {run.seed}",
+                                disable=not run.progress):
+            rm, report = run.proxy(size, pairs)
+            rows.append({"seed": run.seed, "rm": "proxy", "rm_params": rm.n_params,
+                         "rm_data": pairs, "val_loss": report["val_loss"],
+                         "val_acc": report["val_acc"]})
+    return rows
+
+
+def bon_rows(runs: list[Run], proxies=None) -> list[dict]:
+    """Best-of-n against every proxy (default: the preset's whole grid), per seed.
+
+    For each proxy, one pool of N initial-policy samples per prompt is scored by the proxy and
+    by the gold RM, and the unbiased estimator gives the proxy and gold score of best-of-n for
+    log-spaced n ≤ N. KL is the analytic best-of-n KL, log n − (n − 1)/n.
+    """
+    rows = []
+    for run in runs:
+        ns = log_spaced_ns(run.preset.bon_pool)
+        kl = bon_kl(ns)
+        for size, pairs in tqdm(proxies or run.proxies(), desc=f"best-of-n, seed {run.seed}",
+                                disable=not run.progress):
+            params, curve = run.proxy(size, pairs)[0].n_params, run.bon(size, pairs, ns)
+            rows += [{"seed": run.seed, "method": "bon", "rm_params": params, "rm_data": pairs,
+                      "n": n, "kl": float(k), "proxy": float(p), "gold": float(g)}
+                     for n, k, p, g in zip(ns, kl, curve["proxy"], curve["gold"], strict=True)]
+    return rows
+
+
+def _rl_proxies(run: Run, proxies):
+    return proxies or [(size, run.preset.proxy_data[-1]) for size in run.preset.proxy_sizes]
+
+
+def rl_rows(runs: list[Run], proxies=None, kl_coef: float = 0.0) -> list[dict]:
+    """PPO against every proxy (default: every size on the most data), per seed.
+
+    Each row is one PPO step: the sampled KL(π ‖ π_init) of that step's rollout and the mean
+    proxy and gold scores of the same samples (relative to the initial policy), then the
+    step's diagnostics (length, entropy, clip fraction, ...; see ppo.train_ppo).
+    """
+    rows = []
+    for run in runs:
+        for size, pairs in tqdm(_rl_proxies(run, proxies), desc=f"RL, seed {run.seed}",
+                                disable=not run.progress):
+            params = run.proxy(size, pairs)[0].n_params
+            rows += [{"seed": run.seed, "method": "rl", "rm_params": params, "rm_data": pairs}
+                     | {k: v for k, v in record.items() if k != "samples"}
+                     for record in run.rl(size, pairs, kl_coef)]
+    return rows
+
+
+def rl_samples(runs: list[Run], proxies=None, kl_coef: float = 0.0) -> list[str]:
+    """The decoded samples PPO logged, one line each, labelled with seed, proxy and step."""
+    lines = []
+    for run in runs:
+        for size, pairs in _rl_proxies(run, proxies):
+            params = run.proxy(size, pairs)[0].n_params
+            lines += [f"seed {run.seed}, {params:,} params, {pairs} pairs, step {r['step']} "
+                      f"(KL {r['kl']:.1f}): {text}"
+                      for r in run.rl(size, pairs, kl_coef) for text in r.get("samples", [])]
+    return lines
+
+
+def kl_penalty_rows(runs: list[Run], coefs=KL_COEFS) -> list[dict]:
+    """RL against the smallest proxy on the most data at each KL coefficient, per seed."""
+    proxy = [(runs[0].preset.proxy_sizes[0], runs[0].preset.proxy_data[-1])]
+    return [row for coef in coefs for row in rl_rows(runs, proxy, kl_coef=coef)]
+
+
+def policy_size_rows(runs: list[Run], bon: list[dict], rl: list[dict]) -> list[dict]:
+    """Best-of-n and RL against the smallest, the middle and the largest proxy size on the most
+    data, for the preset's policy and for its larger policy (`Preset.large_policy`), both judged
+    by the same gold RM (the paper's Section 3.4). The preset's own policy reuses the rows
+    `bon` and `rl` already hold. (Three sizes, not all: every size needs a proxy trained on the
+    larger policy's samples and a PPO run of the larger policy.)
+
+    Each row is a bon or rl row with two more columns: `policy_params` and `gold_init` (the
+    initial policy's mean gold score, 0 for the preset's policy). Gold stays relative to each
+    initial policy, so the curves compare what optimization gains.
+    """
+    sizes, most = runs[0].preset.proxy_sizes, runs[0].preset.proxy_data[-1]
+    proxies = [(sizes[i], most) for i in sorted({0, len(sizes) // 2, len(sizes) - 1})]
+    rows = []
+    for run in runs:
+        chosen = {run.proxy(size, pairs)[0].n_params for size, pairs in proxies}
+        front = {"policy_params": run.policy().num_parameters(), "gold_init": 0.0}
+        rows += [front | row for row in bon + rl
+                 if row["seed"] == run.seed and row["rm_data"] == most
+                 and row["rm_params"] in chosen]
+        large = run.with_policy(run.preset.large_policy)
+        front = {"policy_params": large.policy().num_parameters(),
+                 "gold_init": large.initial_gold()}
+        rows += [front | row for row in bon_rows([large], proxies) + rl_rows([large], proxies)]
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Write `rows` to `path` atomically; the columns are every key, in first-seen order, and a
+    row without a column leaves it empty."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def write_config(runs: list[Run]) -> None:
+    """config.json: the preset, device and seeds the folder's CSVs and figures come from, and
+    every seed the folder's cache holds models of."""
+    run = runs[0]
+    run.out.mkdir(parents=True, exist_ok=True)
+    with open(run.out / "config.json", "w") as f:
+        json.dump({"preset": run.preset.name, "seeds": [r.seed for r in runs],
+                   "cached_seeds": run.cache.seeds(), "device": str(run.device),
+                   "preset_config": asdict(run.preset)}, f, indent=2, default=str)

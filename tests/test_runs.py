@@ -1,0 +1,222 @@
+"""The experiment layer: presets, the artefact cache and one seed's artefact graph.
+
+Reproducibility is a property of the design: an artefact's file is named by everything it
+depends on (the seed included), and its randomness is its own. These tests pin both on toy
+artefacts and on a micro preset that trains in seconds.
+"""
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from minirmo.policy import PolicyConfig, SFTConfig
+from minirmo.reproduce import prepare, prepare_in_parallel
+from minirmo.reward import BTConfig, GoldConfig, RMConfig
+from minirmo.runs.cache import CACHE_VERSION, Artefact, Cache
+from minirmo.runs.presets import PRESETS, Preset, get_preset
+from minirmo.runs.run import Run, check_device
+from minirmo.runs.studies import log_spaced_ns, seed_runs, write_config
+
+MICRO = Preset(  # every model trains in a second or two
+    "micro", proxy_sizes=[RMConfig(1, 8, 2), RMConfig(1, 16, 2)], proxy_data=[100, 200],
+    bon_pool=16, seeds=2, policy=PolicyConfig(1, 16, 2),
+    sft=SFTConfig(corpus_size=256, epochs=1, batch_size=64),
+    gold=GoldConfig(rm=RMConfig(1, 16, 2), pairs=300, train=BTConfig(epochs=1, batch_size=64)),
+    proxy_train=BTConfig(epochs=1, batch_size=32), calibration_samples=64, large_policy=None)
+
+
+def toy_artefacts():
+    """An inner artefact drawn from the global RNG, and an outer one that needs it and then
+    draws from the global RNG itself, as a model's initial weights do."""
+    inner = Artefact("inner", lambda g: torch.rand(3))
+    outer = Artefact("outer", lambda g, inner: torch.rand(3) + 0 * inner, (inner,))
+    return inner, outer
+
+
+def test_an_artefact_does_not_depend_on_what_was_cached_before_it(tmp_path):
+    """An artefact is bit-identical whether its input was computed on the way, computed
+    before it, or loaded from a warm cache, whatever the global RNG held before."""
+    values = []
+    for case in ("cold", "inner first", "warm"):
+        inner, outer = toy_artefacts()
+        folder = tmp_path / ("warm" if case == "warm" else case.replace(" ", "_"))
+        if case == "warm":
+            Cache(folder, torch.device("cpu")).get(inner, 0)  # on disk, not in memory
+        cache = Cache(folder, torch.device("cpu"))
+        torch.manual_seed(len(values))  # a different global state before each
+        if case == "inner first":
+            cache.get(inner, 0)
+        values.append(cache.get(outer, 0))
+    assert torch.equal(values[0], values[1]) and torch.equal(values[0], values[2])
+
+
+def test_getting_an_artefact_leaves_the_callers_global_rng_alone(tmp_path):
+    """Computing or loading an artefact neither reads nor advances the caller's global RNG."""
+    inner, outer = toy_artefacts()
+    cache = Cache(tmp_path, torch.device("cpu"))
+    torch.manual_seed(7)
+    cache.get(outer, 0)
+    cache.get(outer, 0)
+    after = torch.rand(2)
+    torch.manual_seed(7)
+    assert torch.equal(after, torch.rand(2))
+
+
+def test_an_artefacts_key_changes_with_its_settings_and_its_inputs_keys():
+    """A changed setting renames the artefact and everything downstream of it, nothing else."""
+    base = Run(MICRO, "unused", progress=False)
+    changed = Run(replace(MICRO, gold=replace(MICRO.gold, pairs=301)), "unused", progress=False)
+    size = MICRO.proxy_sizes[0]
+    assert base.policy_artefact().key == changed.policy_artefact().key
+    assert base.gold_artefact().key != changed.gold_artefact().key
+    assert base.proxy_artefact(size, 100).key != changed.proxy_artefact(size, 100).key
+    assert base.proxy_artefact(size, 100).key != base.proxy_artefact(size, 200).key
+    assert str(CACHE_VERSION) not in base.policy_artefact().key  # hashed, not spelled out
+
+
+def _state(run, size, pairs):
+    return run.proxy(size, pairs)[0].state_dict()
+
+
+def test_two_proxies_are_bit_identical_in_either_order_and_from_a_warm_cache(tmp_path):
+    """Training proxy A then B, B then A, or B alone after a warm cache of A, gives the same
+    bits for both: a model depends on its seed and recipe only, not on what ran before."""
+    small, large = (MICRO.proxy_sizes[0], 100), (MICRO.proxy_sizes[1], 200)
+    first = Run(MICRO, tmp_path / "a_then_b", progress=False)
+    a1, b1 = _state(first, *small), _state(first, *large)
+    second = Run(MICRO, tmp_path / "b_then_a", progress=False)
+    b2, a2 = _state(second, *large), _state(second, *small)
+    warm = Run(MICRO, tmp_path / "a_then_b", progress=False)  # a new process, same folder
+    b3 = _state(warm, *large)
+    for x, y, z in ((a1, a2, a1), (b1, b2, b3)):
+        assert all(torch.equal(x[k], y[k]) and torch.equal(x[k], z[k]) for k in x)
+
+
+def test_seeds_share_a_folder_and_never_each_others_models(tmp_path):
+    """Two seeds in one folder keep their files apart and train different models; each seed
+    gives the same bits again."""
+    runs = seed_runs(MICRO, tmp_path, seeds=[0, 1], progress=False)
+    size = MICRO.proxy_sizes[0]
+    states = [_state(run, size, 100) for run in runs]
+    assert not all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert {p.name for p in (tmp_path / "cache").iterdir()} == {"seed0", "seed1"}
+    again = _state(Run(MICRO, tmp_path, seed=1, progress=False), size, 100)
+    assert all(torch.equal(states[1][k], again[k]) for k in again)
+    write_config(runs[1:])
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["seeds"] == [1] and config["cached_seeds"] == [0, 1]
+    assert config["preset"] == "micro"
+
+
+def test_a_sibling_run_shares_the_judges_gold_units(tmp_path):
+    """`Run.with_policy` keeps the gold RM's weights and scale and moves only its shift."""
+    run = Run(MICRO, tmp_path, progress=False)
+    sibling = run.with_policy(PolicyConfig(1, 32, 2))
+    gold, sibling_gold = run.gold()[0], sibling.gold()[0]
+    assert torch.equal(gold.head.weight, sibling_gold.head.weight)
+    assert gold.scale == sibling_gold.scale and run.initial_gold() == 0.0
+    assert abs(sibling_gold.score(sibling.initial()).mean().item()) < 1e-5
+    assert sibling.policy().num_parameters() > run.policy().num_parameters()
+
+
+def test_the_policy_is_a_fresh_copy_for_every_caller(tmp_path):
+    """Changing the policy one caller got (as PPO does) leaves the next caller's untouched."""
+    run = Run(MICRO, tmp_path, progress=False)
+    first = run.policy()
+    first.transformer.wte.weight.data.zero_()
+    assert run.policy().transformer.wte.weight.abs().sum() > 0
+
+
+def test_log_spaced_ns_cover_one_to_n():
+    """log_spaced_ns starts at 1, ends at N and strictly increases."""
+    ns = log_spaced_ns(4096)
+    assert ns[0] == 1 and ns[-1] == 4096 and all(a < b for a, b in zip(ns, ns[1:], strict=False))
+
+
+def test_unknown_preset_is_an_error_naming_it():
+    """An unknown preset name raises a ValueError that names `preset`."""
+    with pytest.raises(ValueError, match="preset"):
+        get_preset("huge")
+
+
+def test_presets_default_seeds():
+    """The test preset runs one seed by default, the demo and the paper sweep several."""
+    assert get_preset("test").default_seeds == [0]
+    assert len(get_preset("tiny").default_seeds) >= 3
+    assert len(get_preset("paper").default_seeds) >= 3
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: RMConfig(n_layer=-1), "n_layer"),
+    (lambda: RMConfig(n_embd=30, n_head=4), "n_embd"),
+    (lambda: PolicyConfig(n_head=0), "n_head"),
+    (lambda: BTConfig(epochs=0), "epochs"),
+    (lambda: SFTConfig(lr=-1e-3), "lr"),
+    (lambda: replace(MICRO, proxy_data=[100, -200]), "proxy_data"),
+    (lambda: replace(MICRO, proxy_data=[200, 100]), "proxy_data"),
+    (lambda: replace(MICRO, proxy_sizes=MICRO.proxy_sizes[::-1]), "proxy_sizes"),
+    (lambda: replace(MICRO, bon_pool=0), "bon_pool"),
+    (lambda: replace(MICRO, seeds=0), "seeds"),
+    (lambda: replace(MICRO, label_noise=0.5), "label_noise"),
+    (lambda: seed_runs(MICRO, "unused", seeds=[0, 0]), "seeds"),
+    (lambda: seed_runs(MICRO, "unused", seeds=[]), "seeds"),
+    (lambda: Run(MICRO, "unused", seed=-1), "seed"),
+])
+def test_bad_settings_are_errors_naming_the_field(make, name):
+    """A config with a non-positive size, unordered sizes or data, or a bad seed raises a
+    ValueError that names the field."""
+    with pytest.raises(ValueError, match=name):
+        make()
+
+
+def test_shipped_presets_are_valid():
+    """Every shipped preset passes its own checks (re-running __post_init__ raises nothing)."""
+    for preset in PRESETS.values():
+        replace(preset)
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:99" if torch.cuda.is_available() else "cuda"])
+def test_missing_device_is_an_error_naming_it(device):
+    """A device that is not there raises a ValueError that names `device`."""
+    with pytest.raises(ValueError, match="device"):
+        check_device(device)
+
+
+def test_the_proxy_data_bound_is_an_error_naming_pairs(tmp_path):
+    """A proxy on more comparisons than the preset's most is a ValueError naming `pairs`."""
+    with pytest.raises(ValueError, match="pairs"):
+        Run(MICRO, tmp_path, progress=False).proxy(MICRO.proxy_sizes[0], 201)
+
+
+def _same(a, b) -> bool:
+    """Bit-for-bit equality of nested dicts, lists and tensors as torch.load returns them."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def test_seeds_prepared_in_parallel_processes_match_a_sequential_run(tmp_path):
+    """Training two seeds side by side in worker processes leaves the cache with the same
+    files, bit for bit, as training them one after the other on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        prepare(seed_runs(MICRO, tmp_path / "sequential", seeds=[0, 1], progress=False), "bon")
+    finally:
+        torch.set_num_threads(threads)
+    prepare_in_parallel(seed_runs(MICRO, tmp_path / "parallel", seeds=[0, 1], progress=False),
+                        "bon", jobs=2)
+    files = sorted(p.relative_to(tmp_path / "sequential")
+                   for p in (tmp_path / "sequential").rglob("*.pt"))
+    assert files == sorted(p.relative_to(tmp_path / "parallel")
+                           for p in (tmp_path / "parallel").rglob("*.pt"))
+    for name in files:
+        a, b = (torch.load(tmp_path / kind / name, weights_only=True)
+                for kind in ("sequential", "parallel"))
+        assert _same(a, b), name
