@@ -10,7 +10,16 @@ A small reproduction of *Scaling Laws for Reward Model Overoptimization*
     policy  the tiny GPT-2 policy: SFT, sampling, per-token log-probs
     reward  reward models, Bradley-Terry training, gold and proxy recipes
     ppo     PPO from scratch
-    experiments, plots, cli   the paper's sweeps, figures and the `minirmo` command
+    runs      the experiment layer: presets, the artefact cache, one seed's artefact graph,
+              and the studies (rows carrying seed, method and the proxy's identity)
+    analysis  grouping, seed means with bands, fits per seed and on the seed mean
+    findings  the claims each preset must show, checked one seed at a time
+    report    the printed summaries ("holds in k of n seeds")
+    plots     the paper's figures, drawn from what analysis hands over
+    reproduce, cli   what each command runs, and the `minirmo` command
+
+Data flows one way: world -> policy -> reward -> bon / ppo -> runs -> analysis -> plots,
+report.
 """
 
 __version__ = "0.1.0"

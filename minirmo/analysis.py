@@ -9,6 +9,7 @@ the data can honestly show; a t-interval on 3 points would be wider than the spr
 measured per seed is reported as an `Interval`: mean, min and max over seeds.
 """
 
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -53,9 +54,13 @@ class Interval(NamedTuple):
         return cls(float(values.mean()), float(values.min()), float(values.max()), len(values))
 
     def __format__(self, spec: str) -> str:
-        if self.seeds == 1:
-            return format(self.mean, spec)
-        return f"{self.mean:{spec}} [{self.lo:{spec}}, {self.hi:{spec}}]"
+        """'mean [lo, hi]' with the number format of `spec` (a leading width pads the whole);
+        a single seed prints its number alone."""
+        align, width, number = re.fullmatch(r"([<>^]?)(\d*)(.*)", spec).groups()
+        text = format(self.mean, number)
+        if self.seeds > 1:
+            text += f" [{self.lo:{number}}, {self.hi:{number}}]"
+        return format(text, f"{align or '>'}{width}")
 
 
 # --- seed means -------------------------------------------------------------------------------

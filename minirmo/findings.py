@@ -2,9 +2,11 @@
 
 A `Finding` is a claim about the world ("the smallest proxy overoptimizes under best-of-n")
 with a check that reads one seed's rows and says whether it holds there, with the figures
-that decide it. The test suite pins the findings on one seed of the `test` preset; `report`
-prints each as "holds in k of n seeds"; `benchmarks/seed_robustness.py` checks them at every
-seed of a list. One definition serves all three.
+that decide it. The test suite pins the `pinned` findings on one seed of the `test` preset;
+`report` prints each finding as "holds in k of n seeds"; `benchmarks/seed_robustness.py`
+checks them at every seed of a list and fails if a pinned one fails at any. One definition
+serves all three. Findings that are not pinned are reported as measured: they are where the
+toy and the paper part ways at some seeds.
 
 `rows` is a dict of one seed's rows per study: "rm", "bon", "rl" and "kl_penalty" (see
 `runs.studies`); a finding whose study is missing is skipped.
@@ -21,6 +23,7 @@ class Finding(NamedTuple):
     statement: str
     needs: tuple  # the studies it reads
     check: Callable  # rows -> (holds: bool, figures: str)
+    pinned: bool = True  # the suite pins it, so it must hold at every seed the script checks
 
 
 def smooth(values, width: int = 3) -> list[float]:
@@ -99,12 +102,33 @@ def rl_proxy_rises(rows):
     return least > 0.5, f"smoothed proxy rises by at least {least:.2f}"
 
 
-def rl_smallest_overoptimizes(rows):
-    small, _ = _smallest_and_largest(rows["rl"])
-    gold, proxy = smooth([r["gold"] for r in small]), smooth([r["proxy"] for r in small])
+def _rl_falls(curve) -> tuple[bool, str]:
+    gold, proxy = smooth([r["gold"] for r in curve]), smooth([r["proxy"] for r in curve])
     holds, figures = _falls(gold, proxy)
     top = max(range(len(gold)), key=gold.__getitem__)
-    return holds, f"smoothed gold peaks at step {small[top]['step']}, {figures}"
+    return holds, f"smoothed gold peaks at step {curve[top]['step']}, {figures}"
+
+
+def rl_smallest_overoptimizes(rows):
+    return _rl_falls(_smallest_and_largest(rows["rl"])[0])
+
+
+def rl_overoptimizes(rows):
+    cells = _cells(rows["rl"])
+    most = max(data for _, data in cells)
+    falls = {params: _rl_falls(curve)[0] for (params, data), curve in cells.items()
+             if data == most}
+    fallen = [f"{params:,}" for params, holds in falls.items() if holds]
+    return 2 * len(fallen) >= len(falls), (f"{len(fallen)} of {len(falls)} sizes "
+                                           f"({', '.join(fallen) or 'none'})")
+
+
+def rl_largest_later_higher(rows):
+    small, large = _smallest_and_largest(rows["rl"])
+    s, b = (max(smooth([r["gold"] for r in c])) for c in (small, large))
+    (ks, kb) = (c[max(range(len(c)), key=smooth([r["gold"] for r in c]).__getitem__)]["kl"]
+                for c in (small, large))
+    return b > s and kb > ks, f"smoothed peak gold {b:.2f} at KL {kb:.1f} vs {s:.2f} at {ks:.1f}"
 
 
 def kl_penalty_holds_kl(rows):
@@ -129,8 +153,13 @@ FINDINGS = [
             rl_spends_kl),
     Finding("rl_proxy_rises", "PPO raises every proxy's score by more than 0.5", ("rl",),
             rl_proxy_rises),
+    Finding("rl_overoptimizes", "RL, most data: against at least half the proxy sizes the "
+            "gold peaks and loses >= 10% of its gain", ("rl",), rl_overoptimizes),
     Finding("rl_smallest_overoptimizes", "RL, most data: the smallest proxy's gold peaks and "
-            "loses >= 10% of its gain", ("rl",), rl_smallest_overoptimizes),
+            "loses >= 10% of its gain", ("rl",), rl_smallest_overoptimizes, pinned=False),
+    Finding("rl_largest_later_higher", "RL, most data: the largest proxy's gold peaks at a "
+            "larger KL and higher than the smallest's", ("rl",), rl_largest_later_higher,
+            pinned=False),
     Finding("kl_penalty_holds_kl", "the largest KL penalty ends at less than half the "
             "unpenalized KL", ("kl_penalty",), kl_penalty_holds_kl),
 ]

@@ -140,7 +140,8 @@ def findings_summary(studies: dict) -> str:
         if not results:
             continue
         held = sum(ok for ok, _ in results.values())
-        lines.append(f"  {f.statement}: holds in {held} of {len(results)} seeds")
+        note = "" if f.pinned else " (measured, not pinned by the tests)"
+        lines.append(f"  {f.statement}: holds in {held} of {len(results)} seeds{note}")
         lines += [f"    seed {s}: {'yes' if ok else 'no '}  {figures}"
                   for s, (ok, figures) in results.items()]
     return "\n".join(lines)

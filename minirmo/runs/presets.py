@@ -65,8 +65,8 @@ PRESETS = {
     # preset's (the same cache keys): a gold on 8,000 pairs agreed with the utility on only
     # 72-82% of held-out pairs at seeds 0-4, where the default gold reaches 86-87%
     "test": Preset(
-        "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32)], proxy_data=[1000, 4000],
-        bon_pool=1024, seeds=1, ppo=PPOConfig(steps=24, batch_size=128),
+        "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 64)], proxy_data=[1000, 4000],
+        bon_pool=4096, seeds=1, ppo=PPOConfig(steps=24, batch_size=128, lr=3e-4),
         large_policy=PolicyConfig(3, 96)),
     # the quick demo: a few minutes a seed on 2 CPU cores. PPO takes half-size batches at 3x
     # the default lr, so that 30 steps reach the overoptimized regime of the small proxies at a
@@ -74,7 +74,7 @@ PRESETS = {
     # `reproduce` from about 3.5 to 6.5 minutes a seed; the test and paper presets run it.
     "tiny": Preset(
         "tiny", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32), RMConfig(2, 64)],
-        proxy_data=[2000, 8000], bon_pool=4096,
+        proxy_data=[1000, 4000], bon_pool=4096,
         ppo=PPOConfig(steps=30, batch_size=128, lr=3e-4), large_policy=None),
     # the full sweep: 8 sizes over 2.7 orders of magnitude, data across the threshold
     "paper": Preset(

@@ -1,0 +1,84 @@
+"""Analysis and plots on hand-made rows: seed means, intervals, fits, and figures that survive
+a sampled KL below zero."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minirmo import analysis, findings, plots
+
+
+def curve_rows(seed, method="rl", kl=(0.0, 1.0, 4.0, 9.0), gold=(0.0, 0.8, 1.0, 0.6),
+               params=1000, data=500):
+    x = "step" if method == "rl" else "n"
+    return [{"seed": seed, "method": method, "rm_params": params, "rm_data": data, x: i,
+             "kl": k, "proxy": 0.5 * i, "gold": g}
+            for i, (k, g) in enumerate(zip(kl, gold, strict=True))]
+
+
+@given(st.lists(st.floats(-5, 5), min_size=1, max_size=6))
+def test_seed_mean_lies_between_the_min_and_max_over_seeds(values):
+    """At every step, the seed-mean gold lies within its min–max band over seeds."""
+    rows = [r for seed, v in enumerate(values)
+            for r in curve_rows(seed, gold=(0.0, v, v / 2, v / 3))]
+    for row in analysis.seed_mean(rows):
+        assert row["gold_lo"] - 1e-12 <= row["gold"] <= row["gold_hi"] + 1e-12
+        assert row["seeds"] == len(values) and row["seed"] == analysis.MEAN
+
+
+def test_seed_mean_of_one_seed_is_that_seed():
+    """With one seed the seed-mean curve is the seed's curve and its band has no width."""
+    rows = curve_rows(3)
+    mean = analysis.seed_mean(rows)
+    assert [r["gold"] for r in mean] == [r["gold"] for r in rows]
+    assert all(r["gold_lo"] == r["gold_hi"] == r["gold"] for r in mean)
+
+
+def test_interval_reports_mean_min_and_max():
+    """Interval.of gives the mean, min and max, and prints as 'mean [min, max]'."""
+    interval = analysis.Interval.of([1.0, 2.0, 6.0])
+    assert interval == (3.0, 1.0, 6.0, 3)
+    assert f"{interval:.1f}" == "3.0 [1.0, 6.0]" and f"{analysis.Interval.of([2.0]):.1f}" == "2.0"
+
+
+def test_spearman_is_one_for_a_monotone_relation_and_minus_one_reversed():
+    """Spearman's ρ is +1 for any increasing relation and −1 for a decreasing one."""
+    x = [10, 100, 1000, 10000]
+    assert analysis.spearman(x, [1, 2, 30, 31]) == pytest.approx(1.0)
+    assert analysis.spearman(x, [5, 4, 0, -9]) == pytest.approx(-1.0)
+
+
+def test_a_negative_sampled_kl_is_read_as_zero_by_fits_and_figures(tmp_path):
+    """A k1 KL estimate below 0 (as PPO's first steps can give) neither breaks the fit nor puts
+    NaN in a figure: d = sqrt(KL) clips it to 0."""
+    rows = curve_rows(0, kl=(-0.02, 1.0, 4.0, 9.0)) + curve_rows(1, kl=(0.0, 1.2, 3.5, 8.0))
+    assert np.isfinite(analysis.sqrt_kl(rows)).all() and analysis.sqrt_kl(rows)[0] == 0
+    fits = analysis.fit_rows(rows)
+    assert all(math.isfinite(f["alpha"]) and math.isfinite(f["beta"]) for f in fits)
+    assert {f["seed"] for f in fits} == {0, 1, analysis.MEAN}
+    path = tmp_path / "rl.png"
+    plots.plot_scores_vs_kl(analysis.seed_mean(rows), fits, "rl", path)
+    assert path.stat().st_size > 10_000
+
+
+def test_fit_rows_recover_the_form_a_curve_was_drawn_from():
+    """A curve drawn exactly from the best-of-n form gives back its α and β with R² = 1."""
+    d = np.sqrt([0.0, 0.3, 1.0, 2.0, 3.5, 5.0])
+    gold = d * (1.2 - 0.4 * d)
+    fitted = analysis.fit_rows(curve_rows(0, "bon", d ** 2, gold))[0]
+    assert fitted["alpha"] == pytest.approx(1.2) and fitted["beta"] == pytest.approx(0.4)
+    assert fitted["r2"] == pytest.approx(1.0) and fitted["peak_d"] == pytest.approx(1.5)
+
+
+def test_a_falling_gold_curve_is_overoptimization_and_a_rising_one_is_not():
+    """The overoptimization finding holds for a curve that peaks and loses its gain while the
+    proxy rises, and fails for one that keeps rising."""
+    kl = tuple(float(k) for k in range(8))
+    larger = curve_rows(0, kl=kl, gold=(0, .2, .4, .6, .8, 1, 1.2, 1.4), params=9000)
+    falls = curve_rows(0, kl=kl, gold=(0, .4, .8, 1, 1, .6, .2, 0)) + larger
+    assert findings.rl_smallest_overoptimizes({"rl": falls})[0]
+    rises = curve_rows(0, kl=kl, gold=(0, .4, .8, 1, 1.1, 1.2, 1.2, 1.3)) + larger
+    assert not findings.rl_smallest_overoptimizes({"rl": rises})[0]
