@@ -53,6 +53,13 @@ class Interval(NamedTuple):
         values = np.asarray(values, dtype=float)
         return cls(float(values.mean()), float(values.min()), float(values.max()), len(values))
 
+    @classmethod
+    def of_geometric(cls, values) -> "Interval":
+        """Like `of`, with the geometric mean: for n of best-of-n, spread over decades."""
+        values = np.asarray(values, dtype=float)
+        return cls(float(np.exp(np.log(values).mean())), float(values.min()),
+                   float(values.max()), len(values))
+
     def __format__(self, spec: str) -> str:
         """'mean [lo, hi]' with the number format of `spec` (a leading width pads the whole);
         a single seed prints its number alone."""
@@ -186,9 +193,11 @@ def peak(curve) -> dict:
     return max(curve, key=lambda r: r["gold"])
 
 
-def per_seed(rows, measure, keys=CURVE) -> dict:
-    """{curve key: Interval of measure(curve) over the seeds}; seed-mean rows are ignored."""
+def per_seed(rows, measure, keys=CURVE, geometric: bool = False) -> dict:
+    """{curve key: Interval of measure(curve) over the seeds}; seed-mean rows are ignored.
+    With `geometric`, the centre is the geometric mean (for n, which spans decades)."""
     values = {}
     for key, curve in curves([r for r in rows if r["seed"] != MEAN], keys).items():
         values.setdefault(key[:-1], []).append(measure(curve))
-    return {key: Interval.of(v) for key, v in values.items()}
+    summarize = Interval.of_geometric if geometric else Interval.of
+    return {key: summarize(v) for key, v in values.items()}

@@ -43,8 +43,10 @@ def bon_table(bon, rm_rows) -> str:
                         lambda c: c[0]["val_acc"])
     measures = {"peak n": lambda c: peak(c)["n"], "peak gold": lambda c: peak(c)["gold"],
                 "gold at N": lambda c: c[-1]["gold"], "proxy at N": lambda c: c[-1]["proxy"]}
-    values = {name: per_seed(bon, m) for name, m in measures.items()}
-    lines = [f"best-of-n, seeds {_seeds(bon)}: mean [min, max] over seeds",
+    values = {name: per_seed(bon, m, geometric=name == "peak n")
+              for name, m in measures.items()}
+    lines = [f"best-of-n, seeds {_seeds(bon)}: mean [min, max] over seeds (peak n: geometric "
+             "mean)",
              f"{'proxy params':>12} {'pairs':>6} {'val acc':>19} {'peak n':>21} "
              f"{'peak gold':>19} {'gold at N':>21} {'proxy at N':>19}"]
     for key in values["peak n"]:

@@ -1,6 +1,13 @@
 """Fixtures shared across test modules."""
 
 import pytest
+import torch
+
+
+def pytest_configure(config):
+    """One thread, as the `minirmo` command uses: these models are small enough that a second
+    thread only adds overhead, and a fixed thread count keeps every number bit-identical."""
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

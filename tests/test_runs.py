@@ -5,6 +5,7 @@ depends on (the seed included), and its randomness is its own. These tests pin b
 artefacts and on a micro preset that trains in seconds.
 """
 
+import csv
 import json
 from dataclasses import replace
 
@@ -12,7 +13,8 @@ import pytest
 import torch
 
 from minirmo.policy import PolicyConfig, SFTConfig
-from minirmo.reproduce import prepare, prepare_in_parallel
+from minirmo.ppo import PPOConfig
+from minirmo.reproduce import prepare, prepare_in_parallel, reproduce
 from minirmo.reward import BTConfig, GoldConfig, RMConfig
 from minirmo.runs.cache import CACHE_VERSION, Artefact, Cache
 from minirmo.runs.presets import PRESETS, Preset, get_preset
@@ -21,10 +23,12 @@ from minirmo.runs.studies import log_spaced_ns, seed_runs, write_config
 
 MICRO = Preset(  # every model trains in a second or two
     "micro", proxy_sizes=[RMConfig(1, 8, 2), RMConfig(1, 16, 2)], proxy_data=[100, 200],
-    bon_pool=16, seeds=2, policy=PolicyConfig(1, 16, 2),
+    bon_pool=64, seeds=2, policy=PolicyConfig(1, 16, 2),
     sft=SFTConfig(corpus_size=256, epochs=1, batch_size=64),
     gold=GoldConfig(rm=RMConfig(1, 16, 2), pairs=300, train=BTConfig(epochs=1, batch_size=64)),
-    proxy_train=BTConfig(epochs=1, batch_size=32), calibration_samples=64, large_policy=None)
+    proxy_train=BTConfig(epochs=1, batch_size=32), calibration_samples=64,
+    ppo=PPOConfig(steps=4, batch_size=32, minibatch_size=16), kl_coefs=(0.0, 0.1),
+    large_policy=None)
 
 
 def toy_artefacts():
@@ -160,6 +164,7 @@ def test_presets_default_seeds():
     (lambda: replace(MICRO, bon_pool=0), "bon_pool"),
     (lambda: replace(MICRO, seeds=0), "seeds"),
     (lambda: replace(MICRO, label_noise=0.5), "label_noise"),
+    (lambda: replace(MICRO, kl_coefs=(0.1, 0.2)), "kl_coefs"),
     (lambda: seed_runs(MICRO, "unused", seeds=[0, 0]), "seeds"),
     (lambda: seed_runs(MICRO, "unused", seeds=[]), "seeds"),
     (lambda: Run(MICRO, "unused", seed=-1), "seed"),
@@ -220,3 +225,28 @@ def test_seeds_prepared_in_parallel_processes_match_a_sequential_run(tmp_path):
         a, b = (torch.load(tmp_path / kind / name, weights_only=True)
                 for kind in ("sequential", "parallel"))
         assert _same(a, b), name
+
+
+def test_the_policy_size_study_judges_both_policies_by_one_gold(tmp_path):
+    """The policy-size study runs best-of-n and RL against the same proxy sizes from both
+    policies, each starting at zero gain (the gold RM is re-centred on each), and a preset
+    without a large policy skips it."""
+    preset = replace(MICRO, large_policy=PolicyConfig(1, 32, 2))
+    printed = reproduce(seed_runs(preset, tmp_path / "with", seeds=[0], progress=False))
+    with open(tmp_path / "with" / "policy_size.csv") as f:
+        rows = list(csv.DictReader(f))
+    policies = sorted({int(r["policy_params"]) for r in rows})
+    assert len(policies) == 2 and "policy size" in printed
+    sizes = {r["rm_params"] for r in rows}
+    for policy in policies:
+        mine = [r for r in rows if int(r["policy_params"]) == policy]
+        assert {(r["method"], r["rm_params"]) for r in mine} == {
+            (m, s) for m in ("bon", "rl") for s in sizes}
+        assert all(abs(float(r["gold"])) < 0.1 for r in mine if r["n"] == "1")
+    starts = {int(r["policy_params"]): float(r["gold_init"]) for r in rows}
+    assert starts[policies[0]] == 0.0  # the preset's own policy: the gold was calibrated on it
+    (tmp_path / "without").mkdir()
+    (tmp_path / "without" / "cache").symlink_to(tmp_path / "with" / "cache")
+    printed = reproduce(seed_runs(MICRO, tmp_path / "without", seeds=[0], progress=False))
+    assert (tmp_path / "without" / "kl_penalty.csv").exists() and "policy size" not in printed
+    assert not (tmp_path / "without" / "policy_size.csv").exists()

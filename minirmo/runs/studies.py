@@ -20,8 +20,6 @@ from minirmo.runs.cache import Cache
 from minirmo.runs.presets import Preset
 from minirmo.runs.run import Run, check_device
 
-KL_COEFS = (0.0, 0.02, 0.05, 0.1)  # the KL-penalty study
-
 
 def seed_runs(preset: Preset, out, device: str = "cpu", seeds=None,
               progress: bool = True) -> list[Run]:
@@ -93,6 +91,7 @@ def rl_rows(runs: list[Run], proxies=None, kl_coef: float = 0.0) -> list[dict]:
                                 disable=not run.progress):
             params = run.proxy(size, pairs)[0].n_params
             rows += [{"seed": run.seed, "method": "rl", "rm_params": params, "rm_data": pairs}
+                     | {k: record[k] for k in ("step", "kl", "proxy", "gold")}
                      | {k: v for k, v in record.items() if k != "samples"}
                      for record in run.rl(size, pairs, kl_coef)]
     return rows
@@ -110,10 +109,12 @@ def rl_samples(runs: list[Run], proxies=None, kl_coef: float = 0.0) -> list[str]
     return lines
 
 
-def kl_penalty_rows(runs: list[Run], coefs=KL_COEFS) -> list[dict]:
-    """RL against the smallest proxy on the most data at each KL coefficient, per seed."""
-    proxy = [(runs[0].preset.proxy_sizes[0], runs[0].preset.proxy_data[-1])]
-    return [row for coef in coefs for row in rl_rows(runs, proxy, kl_coef=coef)]
+def kl_penalty_rows(runs: list[Run]) -> list[dict]:
+    """RL against the smallest proxy on the most data at each of the preset's KL
+    coefficients (`Preset.kl_coefs`), per seed."""
+    preset = runs[0].preset
+    proxy = [(preset.proxy_sizes[0], preset.proxy_data[-1])]
+    return [row for coef in preset.kl_coefs for row in rl_rows(runs, proxy, kl_coef=coef)]
 
 
 def policy_size_rows(runs: list[Run], bon: list[dict], rl: list[dict]) -> list[dict]:
