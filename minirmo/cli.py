@@ -24,7 +24,7 @@ from minirmo.reproduce import (
     rl_command,
 )
 from minirmo.runs.presets import PRESETS, get_preset
-from minirmo.runs.studies import seed_runs
+from minirmo.runs.studies import seed_runs, write_config
 
 
 def main(argv=None) -> None:
@@ -78,6 +78,7 @@ def main(argv=None) -> None:
                  "run the same command to resume")
     except KeyboardInterrupt:
         sys.exit("interrupted: finished models are cached; run the same command to resume")
+    write_config(runs)  # again: the cache now holds this command's seeds too
     figures = sorted(p.name for p in runs[0].out.glob("*.png"))
     print(f"seeds {[r.seed for r in runs]}: wrote the CSVs and {len(figures)} figures to "
           f"{runs[0].out} in {time.time() - start:.0f} s")

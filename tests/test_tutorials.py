@@ -10,6 +10,7 @@ import pytest
 TUTORIALS = sorted((Path(__file__).resolve().parent.parent / "tutorials").glob("*.py"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
 def test_tutorial_runs_in_fast_mode(path, tmp_path, test_run_dir):
     """Every tutorial runs top to bottom in fast mode.

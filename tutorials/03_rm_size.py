@@ -125,7 +125,8 @@ for (params, _), curve in analysis.group(rl_rows, "rm_params", "rm_data").items(
 # them, proxy dashed, one colour per RM size.
 
 # %%
-fits = [f for f in analysis.fit_rows(bon_rows + rl_rows) if f["seed"] == analysis.MEAN]
+all_fits = analysis.fit_rows(bon_rows + rl_rows)  # per seed, and on the seed-mean curve
+fits = [f for f in all_fits if f["seed"] == analysis.MEAN]
 plots.plot_scores_vs_kl(bon_rows, fits, "bon", OUT / "03_bon_by_size.png")
 plots.plot_scores_vs_kl(rl_rows, fits, "rl", OUT / "03_rl_by_size.png")
 
@@ -163,7 +164,7 @@ for f in fits:
 # points always has R² = 1: the slope is the whole story, and a noisy one.)
 
 # %%
-scaling = {name: s.line for name, s in analysis.scaling(fits).items()}
+scaling = {name: s.line for name, s in analysis.scaling(all_fits).items()}
 paper = fit.PAPER_COEFFICIENTS
 print("slope per decade of RM params: ours (paper, 3M -> 3B)")
 for name, line in scaling.items():
@@ -190,7 +191,7 @@ for ax, name in zip(axes, ["alpha_bon", "beta_bon", "alpha_rl", "beta_rl"], stri
 fig.tight_layout()
 fig.savefig(OUT / "03_coefficients_vs_size.png", dpi=120)
 plt.close(fig)
-plots.plot_coefficients(fits, analysis.scaling(fits), OUT / "03_fig3_coefficients.png")
+plots.plot_coefficients(all_fits, analysis.scaling(all_fits), OUT / "03_fig3_coefficients.png")
 print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 
 # %% [markdown]
