@@ -21,7 +21,6 @@ with log C(a, b) = lgamma(a + 1) − lgamma(b + 1) − lgamma(a − b + 1). Sinc
 weights sum to 1 to float precision.
 """
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -37,7 +36,7 @@ def _bon_weight_matrix(N: int, ns: torch.Tensor) -> torch.Tensor:
     i = torch.arange(1, N + 1, dtype=torch.float64)[None, :]  # (1, N) rank, 1 = lowest proxy
     n = ns.to(torch.float64)[:, None]  # (K, 1)
     log_c = torch.lgamma(i) - torch.lgamma(n) - torch.lgamma((i - n + 1).clamp_min(1))  # (K, N)
-    log_c = torch.where(i >= n, log_c, -math.inf)  # log C(i − 1, n − 1), −inf for i < n
+    log_c = torch.where(i >= n, log_c, -torch.inf)  # log C(i − 1, n − 1), −inf for i < n
     # Σ_i C(i − 1, n − 1) = C(N, n), so a softmax over i divides by exactly C(N, n)
     return torch.softmax(log_c, dim=1)  # (K, N)
     # END SOLUTION

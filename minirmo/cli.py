@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from minirmo import fit, plots
+from minirmo import fit, grade, handout, plots
 from minirmo.experiments import (
     PRESETS,
     Run,
@@ -98,7 +98,14 @@ def main(argv=None) -> None:
         command.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
         command.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
         command.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    handout.add_command(commands)  # the course kit: `minirmo handout DIR`,
+    grade.add_command(commands)  # and `minirmo grade [DIR]`
     args = parser.parse_args(argv)
+    if "course_command" in args:
+        try:
+            return args.course_command(args)
+        except ValueError as err:
+            parser.error(str(err))
     args.out = args.out or f"runs/{args.preset}"
     try:
         {"bon": cmd_bon, "rl": cmd_rl, "reproduce": cmd_reproduce}[args.command](args)

@@ -26,7 +26,6 @@ gold scores read in standard deviations of the initial policy.
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import GPT2Model
@@ -114,7 +113,7 @@ def bradley_terry_loss(chosen: torch.Tensor, rejected: torch.Tensor) -> torch.Te
     """
     # BEGIN SOLUTION Task 4.1: the Bradley–Terry loss
     margin = chosen - rejected  # (pairs,)
-    return -F.logsigmoid(margin).mean()
+    return -nn.functional.logsigmoid(margin).mean()
     # END SOLUTION
 
 
