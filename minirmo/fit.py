@@ -93,9 +93,9 @@ def bon_peak(alpha: float, beta: float) -> tuple[float, float]:
     beta ≤ 0: the curve never turns down, there is no peak, and this returns (inf, inf).
     alpha ≤ 0 (with beta > 0): the curve only falls, so the highest point is d = 0: (0.0, 0.0).
     """
+    # BEGIN SOLUTION Task 3.2: the peaks (d*, R*) of both forms
     if beta <= 0:
         return np.inf, np.inf
-    # BEGIN SOLUTION Task 3.2: the peaks (d*, R*) of both forms
     alpha = max(alpha, 0.0)
     return alpha / (2 * beta), alpha**2 / (4 * beta)
     # END SOLUTION
@@ -107,9 +107,9 @@ def rl_peak(alpha: float, beta: float) -> tuple[float, float]:
     beta ≤ 0: the curve never turns down, there is no peak, and this returns (inf, inf).
     A peak beyond the float64 range (alpha / beta > ~710) is also returned as (inf, inf).
     """
+    # BEGIN SOLUTION Task 3.2: the peaks (d*, R*) of both forms
     if beta <= 0:
         return np.inf, np.inf
-    # BEGIN SOLUTION Task 3.2: the peaks (d*, R*) of both forms
     with np.errstate(over="ignore"):
         d_star = float(np.exp(alpha / beta - 1))
     return d_star, beta * d_star
@@ -146,7 +146,7 @@ def r_squared(y, y_hat) -> float:
     if y.ndim != 1 or y.size == 0 or y_hat.shape != y.shape:
         raise ValueError(f"y and y_hat must be 1-D, non-empty and of the same length, got "
                          f"{y.shape} and {y_hat.shape}")
-    # BEGIN SOLUTION Task 3.4: the coefficient of determination R²
+    # BEGIN SOLUTION Task 3.3: the coefficient of determination R²
     scale = np.abs(y).max()
     if np.ptp(y) <= 1e-12 * scale:  # SS_tot is 0 or mere rounding error
         return 1.0 if np.allclose(y_hat, y, rtol=1e-9, atol=1e-12) else 0.0
@@ -168,7 +168,7 @@ def _fit(d, r, features) -> Fit:
         raise ValueError("d must be >= 0 (it is sqrt(KL))")
     if np.unique(d[d > 0]).size < 2:
         raise ValueError("d must have at least 2 distinct values > 0 to fit alpha and beta")
-    # BEGIN SOLUTION Task 3.3: least-squares fits of both forms
+    # BEGIN SOLUTION Task 3.4: least-squares fits of both forms
     X = features(d)  # (points, 2)
     (alpha, beta), *_ = np.linalg.lstsq(X, r, rcond=None)
     return Fit(float(alpha), float(beta), r_squared(r, X @ np.array([alpha, beta])))
@@ -181,7 +181,7 @@ def fit_bon(d, r) -> Fit:
     d: (points,) values of sqrt(KL), ≥ 0.  r: (points,) gold score gains.
     Returns a `Fit`: `alpha, beta = fit_bon(d, r)`, and `.r2` for R².
     """
-    # BEGIN SOLUTION Task 3.3: least-squares fits of both forms
+    # BEGIN SOLUTION Task 3.4: least-squares fits of both forms
     return _fit(d, r, lambda d: np.stack([d, -(d**2)], axis=1))
     # END SOLUTION
 
@@ -192,7 +192,7 @@ def fit_rl(d, r) -> Fit:
     d: (points,) values of sqrt(KL), ≥ 0.  r: (points,) gold score gains.
     Returns a `Fit`: `alpha, beta = fit_rl(d, r)`, and `.r2` for R².
     """
-    # BEGIN SOLUTION Task 3.3: least-squares fits of both forms
+    # BEGIN SOLUTION Task 3.4: least-squares fits of both forms
     return _fit(d, r, lambda d: np.stack([d, -_d_log_d(d)], axis=1))
     # END SOLUTION
 
