@@ -11,6 +11,7 @@ import numpy as np
 def check_close(name: str, got, expected, tol: float, why: str) -> None:
     """Assert |got − expected| ≤ tol elementwise; the message names `name`, the worst entry,
     the difference and `why` the tolerance is what it is."""
+    got = got.detach() if hasattr(got, "detach") else got  # a tensor that requires grad
     got_arr = np.asarray(got, dtype=np.float64)
     expected_arr = np.asarray(expected, dtype=np.float64)
     assert got_arr.shape == expected_arr.shape, (
