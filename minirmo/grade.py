@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from minirmo.handout import project_root
@@ -38,8 +38,8 @@ import json, os, re
 _records = {}
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
+def pytest_collection_finish(session):
+    for item in session.items:  # the selected tests only
         tasks = sorted(m.name[len("task_"):].replace("_", ".") for m in item.iter_markers()
                        if re.fullmatch(r"task_\\d+_\\d+", m.name))
         _records[item.nodeid] = {"tasks": tasks, "outcome": "not run", "message": ""}
@@ -78,6 +78,7 @@ class TaskResult:
     passed: int
     status: str  # "passed", "failed", "not implemented" or "no tests"
     output: str  # the failing tests and their messages
+    records: dict = field(default_factory=dict)  # {test node id: outcome, message}
 
     @property
     def score(self) -> float:
@@ -118,9 +119,10 @@ def _prepare(submission: Path, spec: Path, work: Path, tasks) -> list[str]:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (work / "tests").mkdir()
     files = sorted({task.tests for task in tasks})
-    for name in ["tests/conftest.py", *files]:
-        if (spec / name).is_file():
-            shutil.copyfile(spec / name, work / name)
+    helpers = [p.relative_to(spec).as_posix() for p in sorted((spec / "tests").glob("*.py"))
+               if not p.name.startswith("test_")]  # conftest.py and the tests' own helpers
+    for name in [*helpers, *files]:
+        shutil.copyfile(spec / name, work / name)
     shutil.copyfile(spec / "pyproject.toml", work / "pyproject.toml")  # the markers
     (work / "_minirmo_grading.py").write_text(PLUGIN, encoding="utf-8")
     return files
@@ -145,7 +147,8 @@ def run_tests(submission, spec=None, tasks=TASKS, timeout: float = 900, junit=No
         log = work / "grade_log.json"
         xml = work / "junit.xml"
         command = [sys.executable, "-m", "pytest", "-p", "_minirmo_grading", "-p",
-                   "no:cacheprovider", "-q", "--no-header", "-o", "junit_family=xunit1",
+                   "no:cacheprovider", "-q", "--no-header", "--tb=short", "-o",
+                   "junit_family=xunit1",
                    "--junitxml", str(xml), "-m", " or ".join(t.marker for t in tasks), *files]
         env = {**os.environ, "MINIRMO_GRADE_LOG": str(log), "PYTHONPATH": str(work),
                "PYTHONDONTWRITEBYTECODE": "1"}
@@ -180,7 +183,7 @@ def summarize(records: dict, weights: dict[str, float], tasks=TASKS) -> list[Tas
                            for node, r in failing.items())
         results.append(TaskResult(task, weights[task.id], len(mine), passed, status,
                                   f"{passed}/{len(mine)} tests passed" + (
-                                      f"\n{output}" if output else "")))
+                                      f"\n{output}" if output else ""), mine))
     return results
 
 

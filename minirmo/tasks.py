@@ -51,7 +51,7 @@ TASKS = (
     Task("2.1", "the best-of-n weights, in log space", "minirmo/bon.py", ("_bon_weight_matrix",),
          "tests/test_bon.py", 45, 8),
     Task("2.2", "the unbiased best-of-n estimator", "minirmo/bon.py", ("bon_estimate",),
-         "tests/test_bon.py", 30, 8),
+         "tests/test_bon.py", 30, 10),
     Task("3.1", "the two functional forms R_bon(d) and R_RL(d)", "minirmo/fit.py",
          ("bon_form", "rl_form", "_d_log_d"), "tests/test_fit.py", 15, 4),
     Task("3.2", "the peaks (d*, R*) of both forms", "minirmo/fit.py", ("bon_peak", "rl_peak"),
