@@ -405,3 +405,30 @@ def test_sampled_kl_sums_the_estimator_over_unmasked_tokens(estimator):
                 for row, keep in zip(x, mask.tolist(), strict=True)]
     check_close(f"sampled_kl {estimator}", sampled_kl(logp, logp_ref, mask, estimator), expected,
                 EXACT, "float64 sums of three terms")
+
+
+@pytest.mark.task_1_1
+def test_bon_kl_returns_a_python_float_for_a_python_scalar():
+    """A Python scalar gives exactly `float`; a 0-d numpy array gives numpy's float64."""
+    assert type(bon_kl(3)) is float and type(bon_kl(3.0)) is float
+    assert type(bon_kl(np.array(3))) is np.float64
+
+
+@pytest.mark.task_1_2
+def test_exact_bon_kl_computes_in_float64_whatever_the_input_dtype():
+    """float32 probabilities give the same KL, to the last bit, as their float64 values."""
+    probs = np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32)
+    rewards = [0.0, 1.0, 1.0, 2.0]
+    assert bon_kl_exact(probs, rewards, 7) == bon_kl_exact(probs.astype(np.float64), rewards, 7)
+
+
+@pytest.mark.task_1_2
+def test_exact_bon_kl_raises_no_numpy_warnings():
+    """The lowest level's log1p(−1) = −inf and underflowing levels are handled without a
+    RuntimeWarning (a library should not print warnings for correct input)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bon_kl_exact([0.5, 0.25, 0.25], [0.0, 1.0, 1.0], 3)
+        bon_kl_exact(np.full(1000, 1e-3), np.arange(1000), 10**6)  # q underflows to 0
