@@ -283,3 +283,36 @@ def test_grading_an_unknown_task_names_it(tmp_path):
     """grade(task_ids=["7.7"]) raises a ValueError naming tasks."""
     with pytest.raises(ValueError, match="^tasks: unknown task '7.7'"):
         grade.grade(ROOT, tmp_path, task_ids=["7.7"])
+
+
+# --- the course's documents ---------------------------------------------------------------------
+
+TUTORIALS = sorted((ROOT / "tutorials").glob("*.py"))
+
+
+def test_teaching_guide_lists_every_task_with_its_marker_and_time():
+    """docs/teaching.md has a row per task: id, statement, marker and estimated minutes."""
+    guide = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    for task in TASKS:
+        row = next((line for line in guide.splitlines() if line.startswith(f"| {task.id} |")),
+                   "")
+        assert task.title in row and task.marker in row and f"{task.minutes} min" in row, task.id
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
+def test_tutorial_exercises_name_the_tasks_they_build_on(path):
+    """Every tutorial's Exercises section names at least one registered task id."""
+    exercises = path.read_text(encoding="utf-8").split("# ## Exercises", 1)[1]
+    named = set(re.findall(r"Tasks? (\d+\.\d+)", exercises))
+    assert named and named <= set(BY_ID), (path.name, named)
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
+def test_no_tutorial_starts_the_paper_preset_unless_asked(path):
+    """No tutorial picks the 42-minute `paper` preset by default; each says how long it takes."""
+    text = path.read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("PRESET ="):
+            assert '"paper"' not in line.split("#")[0], line
+            assert 'os.environ.get("MINIRMO_PRESET", "tiny")' in line, line
+    assert "*Time on a laptop CPU" in text and "Colab" in text

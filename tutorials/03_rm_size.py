@@ -30,6 +30,12 @@
 #
 # α_bon rises and β_bon, β_RL fall roughly linearly in log(params), and α_RL hardly moves.
 # A smaller β is a slower turn-down: overoptimization sets in later.
+#
+# *As a notebook:* open `tutorials/03_rm_size.ipynb` (written by `minirmo handout`, or by
+# `jupytext --to ipynb tutorials/03_rm_size.py`) in Jupyter, or upload it to Colab after `pip
+# install -e .` of the project there. *Time on a laptop CPU (2 cores):* about 3 to 4 minutes
+# from a cold `runs/tiny` (not measured separately: `minirmo reproduce --preset tiny` trains all
+# of the `tiny` preset's models in 3.5), seconds once it is warm; the `paper` preset 42 minutes.
 
 # %%
 import os
@@ -55,12 +61,14 @@ T0 = time.time()
 # A `Run` owns a folder. The first time a model is needed it is trained and saved under
 # `RUN_DIR/cache/`; every later call (in this tutorial, in the next ones, or in
 # `minirmo reproduce` pointed at the same folder) loads it instead. Fast mode uses the
-# `test` preset (two proxy sizes, about a minute to train from scratch); the full mode uses
-# the `paper` preset (eight sizes over 2.7 orders of magnitude, 42 minutes on 2 CPU cores: point
-# `MINIRMO_RUN_DIR` at a folder where `minirmo reproduce --preset paper` already ran).
+# `test` preset (two proxy sizes, about a minute to train from scratch); otherwise the `tiny`
+# preset (three sizes, the models of `minirmo reproduce --preset tiny`, about 3.5 minutes on
+# 2 CPU cores, found in `runs/tiny` if that command ran there). The `paper` preset (eight sizes
+# over 2.7 orders of magnitude, 42 minutes) only when asked: set `MINIRMO_PRESET=paper`, and
+# point `MINIRMO_RUN_DIR` at a folder where `minirmo reproduce --preset paper` already ran.
 
 # %%
-PRESET = "test" if FAST else "paper"
+PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 42 min
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
 MOST = run.preset.proxy_data[-1]  # the size study holds the data fixed at the most we have
@@ -220,12 +228,15 @@ print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Seeds.** Build `Run(get_preset("test"), f"runs/test_seed{s}", seed=s)` for three
-#    seeds and repeat the fits. How much do α_bon and β_bon move between seeds, compared
-#    with how much they move between sizes? Is the sign of the β_bon slope reliable?
-# 2. **Predict the peak.** Fit the best-of-n form to each size on n ≤ N/16 only
-#    (`reproduce.extrapolation_rows` does this) and compare the predicted peak n* (invert
+# These build on the course's Tasks 2.2 (best-of-n), 3.1–3.5 (forms, peaks, fits and the
+# scaling line) and 5.1–5.3 (PPO); `docs/teaching.md` lists every task.
+#
+# 1. **Seeds (Tasks 3.4, 3.5).** Build `Run(get_preset("test"), f"runs/test_seed{s}", seed=s)`
+#    for three seeds and repeat the fits. How much do α_bon and β_bon move between seeds,
+#    compared with how much they move between sizes? Is the sign of the β_bon slope reliable?
+# 2. **Predict the peak (Tasks 1.1, 3.2, 3.4).** Fit the best-of-n form to each size on n ≤ N/16
+#    only (`reproduce.extrapolation_rows` does this) and compare the predicted peak n* (invert
 #    d*² = log n − (n − 1)/n) with the observed one. Which sizes extrapolate worst, and why?
-# 3. **Where does α_RL go?** The paper finds α_RL roughly constant in RM size. Look at your
-#    α_RL values: do they stay put? Plot gold against d for RL on a log-d axis, where
-#    d(α − β log d)/d is a straight line, and judge whether the form fits at all.
+# 3. **Where does α_RL go? (Tasks 3.3, 3.4)** The paper finds α_RL roughly constant in RM size.
+#    Look at your α_RL values: do they stay put? Plot gold against d for RL on a log-d axis,
+#    where d(α − β log d)/d is a straight line, and judge whether the form fits at all.
