@@ -242,6 +242,9 @@ ok = torch.zeros(2, 4)
         (ok, ok, [0, 1], "^ns "),
         (ok, ok, [1, 5], "^ns "),
         (ok, ok, [2.5], "^ns "),
+        (ok, ok, torch.tensor([], dtype=torch.long), "^ns "),
+        (ok, ok, [[1, 2]], "^ns "),
+        (ok, ok, [True], "^ns "),
     ],
 )
 def test_bon_estimate_rejects_bad_input_naming_the_argument(proxy, gold, ns, name):
