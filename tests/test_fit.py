@@ -315,6 +315,15 @@ def test_r_squared_of_a_constant_target():
     assert r_squared([1.0, 1.0 + 1e-15], [1.0, 1.0]) == 1.0
 
 
+@pytest.mark.task_3_3
+def test_r_squared_constant_target_thresholds_are_the_documented_ones():
+    """A spread ≤ 1e-12 of max|y| counts as constant, and then "reproduces y" means within
+    1e-9 relative and 1e-12 absolute: tighter than np.allclose's defaults."""
+    assert r_squared([1e6, 1e6 + 1e-7], [1e6, 1e6]) == 1.0  # spread 1e-13 of 1e6: constant
+    assert r_squared([1.0, 1.0, 1.0], [1.0, 1.0, 1.0 + 1e-7]) == 0.0  # 1e-7 relative: a miss
+    assert r_squared([0.0, 0.0, 0.0], [0.0, 0.0, 1e-10]) == 0.0  # 1e-10 absolute: a miss
+
+
 @pytest.mark.task_3_4
 def test_fits_solve_two_points_exactly():
     """Two points fix (α, β): d = (1, 2), r = (1, 1) gives α = 1.5, β = 0.5 for R_bon, and
@@ -378,3 +387,51 @@ def test_r_squared_rejects_bad_shapes_naming_the_arguments(y, y_hat):
     """r_squared raises a ValueError naming y and y_hat for empty, mismatched or 2-D input."""
     with pytest.raises(ValueError, match=r"^y and y_hat"):
         r_squared(y, y_hat)
+
+
+FLOAT32 = [0.5, 1.25, 2.0, 3.5]
+
+
+@pytest.mark.task_3_1
+def test_forms_compute_in_float64_and_return_python_floats():
+    """float32 d gives bit-for-bit the float64 result; a scalar d gives exactly `float`."""
+    d32 = np.array(FLOAT32, dtype=np.float32)
+    for form in (bon_form, rl_form):
+        np.testing.assert_array_equal(form(d32, 0.7, 0.2), form(d32.astype(np.float64), 0.7, 0.2))
+        assert type(form(1.5, 0.7, 0.2)) is float
+
+
+@pytest.mark.task_3_3
+def test_r_squared_computes_in_float64():
+    """float32 y and y_hat give bit-for-bit the R² of their float64 values."""
+    y = np.array(FLOAT32, dtype=np.float32)
+    y_hat = np.array([0.4, 1.5, 2.0, 3.0], dtype=np.float32)
+    assert r_squared(y, y_hat) == r_squared(y.astype(np.float64), y_hat.astype(np.float64))
+
+
+@pytest.mark.task_3_4
+@FORMS
+def test_fits_compute_in_float64(form, fit):
+    """float32 d and r give bit-for-bit the fit of their float64 values."""
+    d = np.array(FLOAT32, dtype=np.float32)
+    r = np.array([0.3, 0.5, 0.6, 0.4], dtype=np.float32)
+    assert fit(d, r) == fit(d.astype(np.float64), r.astype(np.float64))
+
+
+@pytest.mark.task_3_5
+def test_scaling_and_power_fits_compute_in_float64():
+    """float32 inputs give bit-for-bit the float64 fits of fit_scaling and fit_power."""
+    params = np.array([1e6, 3e6, 1e7, 3e7], dtype=np.float32)
+    coef = np.array(FLOAT32, dtype=np.float32)
+    assert fit_scaling(params, coef) == fit_scaling(params.astype(np.float64),
+                                                    coef.astype(np.float64))
+    assert fit_power(params, coef) == fit_power(params.astype(np.float64),
+                                                coef.astype(np.float64))
+
+
+@pytest.mark.task_3_5
+def test_fit_scaling_accepts_a_single_parameter():
+    """params = 1 is a valid count (log10 1 = 0): (1, 0.2), (10, 0.5) give slope 0.3."""
+    result = fit_scaling([1, 10], [0.2, 0.5])
+    check_close("slope, intercept", (result.slope, result.intercept), (0.3, 0.2), 1e-12,
+                "a 2 x 2 solve")

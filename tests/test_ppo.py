@@ -399,3 +399,20 @@ def test_update_diagnostics_at_the_rollout_policy_are_zero():
     """With π_new = π_old nothing is clipped and the approximate KL is exactly 0."""
     logp = f64([-1.0, -2.0, -3.0])
     assert update_diagnostics(logp, logp, f64([1.0, 1.0, 0.0]), 0.2) == (0.0, 0.0)
+
+
+def test_rollout_and_reference_share_the_temperature(world):
+    """At step 0 the policy is π_init, so at T = 0.5 and T = 2 the recorded KL is exactly 0 (the
+    reference's log-probs are taken at the sampling temperature), and the hotter policy has the
+    higher entropy per token."""
+    entropy = {}
+    for temperature in (0.5, 2.0):
+        torch.manual_seed(0)
+        policy = build_policy(world, PolicyConfig(n_layer=1, n_embd=16, n_head=2))
+        config = PPOConfig(steps=1, batch_size=32, minibatch_size=32, epochs=1,
+                           temperature=temperature)
+        record = train_ppo(policy, praise_first(world), world, config,
+                           generator=torch.Generator().manual_seed(0))[0]
+        assert record["kl"] == 0.0 and record["kl_k3"] == 0.0, temperature
+        entropy[temperature] = record["entropy"]
+    assert entropy[0.5] < entropy[2.0], entropy
