@@ -9,6 +9,7 @@ through a small pytest plugin. A task is
     passed            every one of its tests passed
     not implemented   some test failed on a stub: NotImplementedError("Task X.Y: ...")
     failed            some test failed otherwise (a wrong result, an exception)
+    error             its test file could not be collected (the package does not import, say)
 
 and scores weight × (tests passed / tests), so a task with 8 of 10 properties right gets 80%.
 The weights default to `minirmo.tasks.TASKS` and can be overridden by a JSON file
@@ -62,6 +63,12 @@ def pytest_runtest_logreport(report):
         record["outcome"] = "passed"
 
 
+def pytest_collectreport(report):
+    if report.failed:  # a test file that does not import: its tasks are graded "error"
+        _records[report.nodeid] = {"tasks": [], "outcome": "collection error",
+                                   "message": report.longreprtext[-3000:]}
+
+
 def pytest_sessionfinish(session):
     with open(os.environ["MINIRMO_GRADE_LOG"], "w", encoding="utf-8") as f:
         json.dump(_records, f)
@@ -76,7 +83,7 @@ class TaskResult:
     weight: float
     tests: int
     passed: int
-    status: str  # "passed", "failed", "not implemented" or "no tests"
+    status: str  # "passed", "failed", "not implemented", "no tests" or "error"
     output: str  # the failing tests and their messages
     records: dict = field(default_factory=dict)  # {test node id: outcome, message}
 
@@ -147,7 +154,8 @@ def run_tests(submission, spec=None, tasks=TASKS, timeout: float = 900, junit=No
         log = work / "grade_log.json"
         xml = work / "junit.xml"
         command = [sys.executable, "-m", "pytest", "-p", "_minirmo_grading", "-p",
-                   "no:cacheprovider", "-q", "--no-header", "--tb=short", "-o",
+                   "no:cacheprovider", "-q", "--no-header", "--tb=short",
+                   "--continue-on-collection-errors", "-o",
                    "junit_family=xunit1",
                    "--junitxml", str(xml), "-m", " or ".join(t.marker for t in tasks), *files]
         env = {**os.environ, "MINIRMO_GRADE_LOG": str(log), "PYTHONPATH": str(work),
@@ -171,7 +179,11 @@ def summarize(records: dict, weights: dict[str, float], tasks=TASKS) -> list[Tas
         mine = {node: r for node, r in records.items() if task.id in r["tasks"]}
         passed = sum(r["outcome"] == "passed" for r in mine.values())
         failing = {node: r for node, r in mine.items() if r["outcome"] != "passed"}
-        if not mine:
+        broken = records.get(task.tests, {})
+        if broken.get("outcome") == "collection error":
+            status = "error"
+            failing = {task.tests: broken}
+        elif not mine:
             status = "no tests"
         elif not failing:
             status = "passed"
@@ -228,8 +240,9 @@ def grade(submission, out=None, weights=None, task_ids=None, spec=None,
     start = time.time()
     records, output = run_tests(submission, spec, tasks, timeout, junit=out / "junit.xml")
     results = summarize(records, points, tasks)
-    if not records:  # pytest never got to report anything: say why
+    if not records:  # pytest never got to run a test (a syntax error, a bad import): say why
         for r in results:
+            r.status = "error"
             r.output += f"\npytest did not run:\n{output[-3000:]}"
     report = gradescope(results, time.time() - start)
     (out / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",

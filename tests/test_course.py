@@ -244,6 +244,18 @@ def test_grading_a_handout_with_one_reference_module_copied_in(student, tmp_path
     assert "<testsuite" in (out / "junit.xml").read_text(encoding="utf-8")
 
 
+def test_a_submission_that_does_not_import_grades_error_with_the_reason(student, tmp_path):
+    """A syntax error in the student's kl.py: task 1.1 is "error" with pytest's complaint and
+    scores 0, while task 4.1, whose tests do not import kl, is still graded."""
+    dest, _ = student
+    broken = tmp_path / "broken"
+    shutil.copytree(dest / "minirmo", broken / "minirmo")
+    (broken / "minirmo" / "kl.py").write_text("def bon_kl(n:\n", encoding="utf-8")
+    results = grade.grade(broken, tmp_path / "out", task_ids=["1.1", "4.1"], spec=dest)
+    assert [(r.status, r.score) for r in results] == [("error", 0.0), ("not implemented", 0.0)]
+    assert "SyntaxError" in results[0].output
+
+
 def test_grade_command_passes_its_options_on(capsys):
     """`minirmo grade --tasks` reaches the grader: an unknown task id is a usage error naming it."""
     with pytest.raises(SystemExit):
