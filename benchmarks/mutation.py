@@ -116,6 +116,19 @@ EQUIVALENT = [
      "inputs are checked to be 2-D, where dims 1 and -1 are the same"),
 ]
 
+# gae's two running zeros: their dtype and device arguments (8 mutants)
+_PROMOTES = ("a float32 zero is exact, and with float32 or float64 values (all PPO uses) type "
+             "promotion gives the values' dtype back after the first step")
+_CPU = "on a CPU-only machine every tensor is on CPU"
+for _var, _note in (("next_advantage", "A_{t+1}"), ("next_value", "V(s_{t+1})")):
+    _line = f"{_var} = torch.zeros(B, dtype=values.dtype, device=values.device)  # {_note}"
+    for _mutant, _why in (("dtype=None, device=values.device", _PROMOTES),
+                          ("device=values.device", _PROMOTES),
+                          ("dtype=values.dtype, device=None", _CPU),
+                          ("dtype=values.dtype, ", _CPU)):
+        EQUIVALENT.append(("ppo", "gae", _line,
+                           f"{_var} = torch.zeros(B, {_mutant})  # {_note}", _why))
+
 
 def task_functions(module: str) -> set[str]:
     """The functions of `module` that course tasks ask for."""

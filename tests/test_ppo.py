@@ -416,3 +416,14 @@ def test_rollout_and_reference_share_the_temperature(world):
         assert record["kl"] == 0.0 and record["kl_k3"] == 0.0, temperature
         entropy[temperature] = record["entropy"]
     assert entropy[0.5] < entropy[2.0], entropy
+
+
+@pytest.mark.task_5_6
+def test_update_diagnostics_count_only_ratios_strictly_outside_the_clip_range():
+    """ρ = 1.5 and 0.5 sit exactly on the edges of 1 ± 0.5: not clipped (|ρ − 1| > ε is strict);
+    with ε = 0.4 both are."""
+    logp_old = f64([-1.0, -2.0])
+    logp = logp_old + torch.log(f64([1.5, 0.5]))  # exp gives back exactly 1.5 and 0.5
+    mask = f64([1.0, 1.0])
+    assert update_diagnostics(logp, logp_old, mask, 0.5)[0] == 0.0
+    assert update_diagnostics(logp, logp_old, mask, 0.4)[0] == 1.0
