@@ -58,9 +58,9 @@ LN2 = math.log(2)
 # `rm_table(run)` lists the gold RM and every proxy of the preset's grid with its validation
 # loss and accuracy, measured on the 10% of the comparisons held out from training. The
 # `paper` preset's grid already spans 250 to 32,000 comparisons. The `test` and `tiny` presets
-# only have two sizes (1,000 and 4,000; 2,000 and 8,000), so we also train each proxy size on
-# 250 and 500: `run.proxy(size,
-# pairs)` takes any number of pairs, and caches the result like every other model.
+# only have two data sizes (1,000 and 4,000; 2,000 and 8,000), so we also train each proxy size
+# on 250 and 500: `run.proxy(size, pairs)` takes any number of pairs, and caches the result
+# like every other model.
 
 # %%
 PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 42 min
