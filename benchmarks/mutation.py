@@ -105,6 +105,27 @@ EQUIVALENT = [
      "(alpha, beta), *_ = np.linalg.lstsq(X, r, )", "rcond=None is lstsq's default (numpy 2)"),
     ("fit", "fit_scaling", "(slope, intercept), *_ = np.linalg.lstsq(X, y, rcond=None)",
      "(slope, intercept), *_ = np.linalg.lstsq(X, y, )", "rcond=None is lstsq's default (numpy 2)"),
+    ("fit", "_fit",
+     "d, r = np.asarray(d, dtype=np.float64), np.asarray(r, dtype=np.float64)",
+     "d, r = np.asarray(d, dtype=np.float64), np.asarray(r, dtype=None)",
+     "lstsq promotes r to the float64 of X, and r_squared converts it to float64 itself"),
+    ("fit", "_fit",
+     "d, r = np.asarray(d, dtype=np.float64), np.asarray(r, dtype=np.float64)",
+     "d, r = np.asarray(d, dtype=np.float64), np.asarray(r, )",
+     "lstsq promotes r to the float64 of X, and r_squared converts it to float64 itself"),
+    ("fit", "fit_scaling", "y = np.asarray(coef, dtype=np.float64)",
+     "y = np.asarray(coef, dtype=None)",
+     "lstsq promotes y to the float64 of X, and r_squared converts it to float64 itself"),
+    ("fit", "fit_scaling", "y = np.asarray(coef, dtype=np.float64)", "y = np.asarray(coef, )",
+     "lstsq promotes y to the float64 of X, and r_squared converts it to float64 itself"),
+    ("fit", "r_squared",
+     "y, y_hat = np.asarray(y, dtype=np.float64), np.asarray(y_hat, dtype=np.float64)",
+     "y, y_hat = np.asarray(y, dtype=np.float64), np.asarray(y_hat, dtype=None)",
+     "y_hat is divided by the float64 scale before any arithmetic, which promotes it exactly"),
+    ("fit", "r_squared",
+     "y, y_hat = np.asarray(y, dtype=np.float64), np.asarray(y_hat, dtype=np.float64)",
+     "y, y_hat = np.asarray(y, dtype=np.float64), np.asarray(y_hat, )",
+     "y_hat is divided by the float64 scale before any arithmetic, which promotes it exactly"),
     ("kl", "sampled_kl", "mask = torch.as_tensor(mask, device=logp.device)",
      "mask = torch.as_tensor(mask, device=None)", "on a CPU-only machine every tensor is on CPU"),
     ("kl", "sampled_kl", "mask = torch.as_tensor(mask, device=logp.device)",
@@ -226,10 +247,12 @@ def measure(module: str, timeout: float, max_children: int) -> dict:
 def report(result: dict) -> str:
     """Lines for one module: its score, then every survivor with its diff or its reason."""
     r = result
-    lines = [f"{r['module']:<7} {r['score']:6.1%} killed of non-equivalent "
-             f"({r['killed']} killed incl. {r['timeouts']} timeouts, {r['survived']} survived of "
+    strict = (r["killed"] - r["timeouts"]) / max(r["checked"] - r["equivalent"], 1)
+    lines = [f"{r['module']:<7} {r['score']:6.1%} killed of non-equivalent ({strict:.1%} if "
+             "timeouts count as survivors) "
+             f"[{r['killed']} killed incl. {r['timeouts']} timeouts, {r['survived']} survived of "
              f"which {r['equivalent']} equivalent; {r['checked']}/{r['mutants']} mutants run"
-             + ("" if r["finished"] else ", STOPPED AT THE TIMEOUT") + ")"]
+             + ("" if r["finished"] else ", STOPPED AT THE TIMEOUT") + "]"]
     for s in r["survivors"]:
         verdict = f"equivalent: {s['equivalent']}" if s["equivalent"] else "SURVIVED"
         change = " / ".join(s["removed"]) + "  ->  " + " / ".join(s["added"])
