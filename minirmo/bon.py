@@ -21,20 +21,25 @@ with log C(a, b) = lgamma(a + 1) − lgamma(b + 1) − lgamma(a − b + 1). Sinc
 weights sum to 1 to float precision.
 """
 
-import math
 from collections.abc import Sequence
 
 import torch
 
 
 def _bon_weight_matrix(N: int, ns: torch.Tensor) -> torch.Tensor:
-    """(len(ns), N) float64 matrix, row k holding w_i = C(i − 1, n − 1)/C(N, n) for n = ns[k]."""
+    """(len(ns), N) float64 matrix, row k holding w_i = C(i − 1, n − 1)/C(N, n) for n = ns[k].
+
+    N: pool size; ns: (K,) integer tensor, each 1 ≤ n ≤ N (already checked by the callers).
+    Work in log space: C(N, n) overflows float64 past N ≈ 1,030.
+    """
+    # BEGIN SOLUTION Task 2.1: the best-of-n weights, in log space
     i = torch.arange(1, N + 1, dtype=torch.float64)[None, :]  # (1, N) rank, 1 = lowest proxy
     n = ns.to(torch.float64)[:, None]  # (K, 1)
     log_c = torch.lgamma(i) - torch.lgamma(n) - torch.lgamma((i - n + 1).clamp_min(1))  # (K, N)
-    log_c = torch.where(i >= n, log_c, -math.inf)  # log C(i − 1, n − 1), −inf for i < n
+    log_c = torch.where(i >= n, log_c, -torch.inf)  # log C(i − 1, n − 1), −inf for i < n
     # Σ_i C(i − 1, n − 1) = C(N, n), so a softmax over i divides by exactly C(N, n)
     return torch.softmax(log_c, dim=1)  # (K, N)
+    # END SOLUTION
 
 
 def bon_weights(N: int, n: int) -> torch.Tensor:
@@ -92,9 +97,11 @@ def bon_estimate(proxy, gold, ns: Sequence[int]) -> tuple[torch.Tensor, torch.Te
     if (ns < 1).any() or (ns > N).any():
         raise ValueError(f"ns must lie in 1..N = {N}, got {ns.tolist()}")
 
+    # BEGIN SOLUTION Task 2.2: the unbiased best-of-n estimator
     order = torch.sort(proxy, dim=1, stable=True).indices  # (prompts, N) ascending proxy
     # mean over prompts commutes with the weighted sum, so average the sorted pools first
     proxy_sorted = proxy.gather(1, order).mean(0)  # (N,)
     gold_sorted = gold.gather(1, order).mean(0)  # (N,)
     weights = _bon_weight_matrix(N, ns)  # (K, N)
     return weights @ proxy_sorted, weights @ gold_sorted  # (K,), (K,)
+    # END SOLUTION

@@ -3,6 +3,7 @@
     minirmo bon --preset tiny --out runs/tiny          best-of-n against every proxy RM
     minirmo rl  --preset tiny --out runs/tiny          PPO against every proxy size (most data)
     minirmo reproduce --preset tiny --out runs/tiny    every study, CSV and figure of the paper
+    minirmo handout DIR / minirmo grade [DIR]          the course kit (docs/teaching.md)
 
 Each runs the preset's default seeds, or `--seeds 0 1 2`, or one `--seed S`. Every command
 caches its trained models under OUT/cache/seed{S}, so running it again (or after an
@@ -16,6 +17,7 @@ import time
 
 import torch
 
+from minirmo import grade, handout
 from minirmo.reproduce import (
     StudyFailed,
     bon_command,
@@ -47,7 +49,14 @@ def main(argv=None) -> None:
         command.add_argument("--jobs", type=int, default=None,
                              help="seeds trained at once, each in its own process on one "
                                   "thread (default: as many as seeds and CPU cores allow)")
+    handout.add_command(commands)  # the course kit: `minirmo handout DIR`,
+    grade.add_command(commands)  # and `minirmo grade [DIR]`
     args = parser.parse_args(argv)
+    if "course_command" in args:
+        try:
+            return args.course_command(args)
+        except ValueError as err:
+            parser.error(str(err))
     try:  # bad arguments are usage errors; anything later is a failure of the study
         if getattr(args, "kl_coef", 0.0) < 0:
             raise ValueError(f"kl-coef: must be >= 0, got {args.kl_coef}")

@@ -58,7 +58,9 @@ def _scalar_or_array(x: np.ndarray):
 
 def _d_log_d(d: np.ndarray) -> np.ndarray:
     """d · log d elementwise, with its limit 0 at d = 0."""
+    # BEGIN SOLUTION Task 3.1: the two functional forms R_bon(d) and R_RL(d)
     return d * np.log(np.where(d > 0, d, 1.0))
+    # END SOLUTION
 
 
 # --- the forms and their peaks ---------------------------------------------------------------
@@ -67,7 +69,9 @@ def _d_log_d(d: np.ndarray) -> np.ndarray:
 def bon_form(d, alpha, beta):
     """R_bon(d) = d (alpha − beta · d). A scalar d gives a float, an array-like an array."""
     d = np.asarray(d, dtype=np.float64)
+    # BEGIN SOLUTION Task 3.1: the two functional forms R_bon(d) and R_RL(d)
     return _scalar_or_array(d * (alpha - beta * d))
+    # END SOLUTION
 
 
 def rl_form(d, alpha, beta):
@@ -78,7 +82,9 @@ def rl_form(d, alpha, beta):
     d = np.asarray(d, dtype=np.float64)
     if np.any(d < 0):
         raise ValueError(f"d must be >= 0 (it is sqrt(KL)), got {d!r}")
+    # BEGIN SOLUTION Task 3.1: the two functional forms R_bon(d) and R_RL(d)
     return _scalar_or_array(alpha * d - beta * _d_log_d(d))
+    # END SOLUTION
 
 
 def bon_peak(alpha: float, beta: float) -> tuple[float, float]:
@@ -87,10 +93,12 @@ def bon_peak(alpha: float, beta: float) -> tuple[float, float]:
     beta ≤ 0: the curve never turns down, there is no peak, and this returns (inf, inf).
     alpha ≤ 0 (with beta > 0): the curve only falls, so the highest point is d = 0: (0.0, 0.0).
     """
+    # BEGIN SOLUTION Task 3.2: the peaks (d*, R*) of both forms
     if beta <= 0:
         return np.inf, np.inf
     alpha = max(alpha, 0.0)
     return alpha / (2 * beta), alpha**2 / (4 * beta)
+    # END SOLUTION
 
 
 def rl_peak(alpha: float, beta: float) -> tuple[float, float]:
@@ -99,11 +107,13 @@ def rl_peak(alpha: float, beta: float) -> tuple[float, float]:
     beta ≤ 0: the curve never turns down, there is no peak, and this returns (inf, inf).
     A peak beyond the float64 range (alpha / beta > ~710) is also returned as (inf, inf).
     """
+    # BEGIN SOLUTION Task 3.2: the peaks (d*, R*) of both forms
     if beta <= 0:
         return np.inf, np.inf
     with np.errstate(over="ignore"):
         d_star = float(np.exp(alpha / beta - 1))
     return d_star, beta * d_star
+    # END SOLUTION
 
 
 # --- least-squares fits of the forms ---------------------------------------------------------
@@ -126,13 +136,23 @@ class Fit:
         yield self.beta
 
 
-def _r2(y: np.ndarray, y_hat: np.ndarray) -> float:
-    """R² = 1 − SS_res / SS_tot; if every y is equal: 1.0 if y_hat ≈ y, else 0.0."""
+def r_squared(y, y_hat) -> float:
+    """R² = 1 − SS_res / SS_tot of predictions y_hat of y, both (points,).
+
+    SS_res = Σ (y − y_hat)², SS_tot = Σ (y − mean y)². If every y is equal (to 1e-12 relative)
+    SS_tot is 0 up to rounding: then R² is 1.0 if y_hat ≈ y (1e-9 relative), else 0.0.
+    """
+    y, y_hat = np.asarray(y, dtype=np.float64), np.asarray(y_hat, dtype=np.float64)
+    if y.ndim != 1 or y.size == 0 or y_hat.shape != y.shape:
+        raise ValueError(f"y and y_hat must be 1-D, non-empty and of the same length, got "
+                         f"{y.shape} and {y_hat.shape}")
+    # BEGIN SOLUTION Task 3.3: the coefficient of determination R²
     scale = np.abs(y).max()
     if np.ptp(y) <= 1e-12 * scale:  # SS_tot is 0 or mere rounding error
         return 1.0 if np.allclose(y_hat, y, rtol=1e-9, atol=1e-12) else 0.0
     y, y_hat = y / scale, y_hat / scale  # R² is scale-free; this keeps the squares from underflow
     return float(1 - np.sum((y - y_hat) ** 2) / np.sum((y - y.mean()) ** 2))
+    # END SOLUTION
 
 
 def _fit(d, r, features) -> Fit:
@@ -148,9 +168,11 @@ def _fit(d, r, features) -> Fit:
         raise ValueError("d must be >= 0 (it is sqrt(KL))")
     if np.unique(d[d > 0]).size < 2:
         raise ValueError("d must have at least 2 distinct values > 0 to fit alpha and beta")
+    # BEGIN SOLUTION Task 3.4: least-squares fits of both forms
     X = features(d)  # (points, 2)
     (alpha, beta), *_ = np.linalg.lstsq(X, r, rcond=None)
-    return Fit(float(alpha), float(beta), _r2(r, X @ np.array([alpha, beta])))
+    return Fit(float(alpha), float(beta), r_squared(r, X @ np.array([alpha, beta])))
+    # END SOLUTION
 
 
 def fit_bon(d, r) -> Fit:
@@ -159,7 +181,9 @@ def fit_bon(d, r) -> Fit:
     d: (points,) values of sqrt(KL), ≥ 0.  r: (points,) gold score gains.
     Returns a `Fit`: `alpha, beta = fit_bon(d, r)`, and `.r2` for R².
     """
+    # BEGIN SOLUTION Task 3.4: least-squares fits of both forms
     return _fit(d, r, lambda d: np.stack([d, -(d**2)], axis=1))
+    # END SOLUTION
 
 
 def fit_rl(d, r) -> Fit:
@@ -168,7 +192,9 @@ def fit_rl(d, r) -> Fit:
     d: (points,) values of sqrt(KL), ≥ 0.  r: (points,) gold score gains.
     Returns a `Fit`: `alpha, beta = fit_rl(d, r)`, and `.r2` for R².
     """
+    # BEGIN SOLUTION Task 3.4: least-squares fits of both forms
     return _fit(d, r, lambda d: np.stack([d, -_d_log_d(d)], axis=1))
+    # END SOLUTION
 
 
 # --- scaling of the coefficients with reward-model size --------------------------------------
@@ -210,9 +236,12 @@ def fit_scaling(params, coef) -> ScalingFit:
         raise ValueError("params must have at least 2 distinct values to fit a line")
     if not np.all(np.isfinite(y)):
         raise ValueError("coef must be finite (no NaN or inf)")
+    # BEGIN SOLUTION Task 3.5: the scaling line in log10(params) and the power law
     X = np.stack([x, np.ones_like(x)], axis=1)  # (sizes, 2)
     (slope, intercept), *_ = np.linalg.lstsq(X, y, rcond=None)
-    return ScalingFit(float(slope), float(intercept), _r2(y, X @ np.array([slope, intercept])))
+    r2 = r_squared(y, X @ np.array([slope, intercept]))
+    return ScalingFit(float(slope), float(intercept), r2)
+    # END SOLUTION
 
 
 def fit_power(x, y) -> tuple[float, float]:
@@ -228,5 +257,7 @@ def fit_power(x, y) -> tuple[float, float]:
     keep = (x > 0) & (y > 0)
     if len(np.unique(x[keep])) < 2:
         raise ValueError("x: need at least 2 distinct points with x > 0 and y > 0")
+    # BEGIN SOLUTION Task 3.5: the scaling line in log10(params) and the power law
     k, log_c = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
     return float(np.exp(log_c)), float(k)
+    # END SOLUTION

@@ -66,11 +66,15 @@ def bon_kl(n):
     if isinstance(n, torch.Tensor):
         n = n if n.is_floating_point() else n.double()
         _check_n(np.asarray(n.detach().cpu(), dtype=np.float64))
+        # BEGIN SOLUTION Task 1.1: the best-of-n KL log n − (n − 1)/n
         return torch.log(n) - (n - 1) / n
+        # END SOLUTION
     arr = np.asarray(n, dtype=np.float64)
     _check_n(arr)
+    # BEGIN SOLUTION Task 1.1: the best-of-n KL log n − (n − 1)/n
     kl = np.log(arr) - (arr - 1) / arr
     return float(kl) if arr.ndim == 0 and not isinstance(n, np.ndarray) else kl
+    # END SOLUTION
 
 
 def bon_kl_exact(probs, rewards, n: int) -> float:
@@ -101,6 +105,7 @@ def bon_kl_exact(probs, rewards, n: int) -> float:
     _check_n(np.asarray(n, dtype=np.float64))
     n = int(n)
 
+    # BEGIN SOLUTION Task 1.2: the exact best-of-n KL of a discrete distribution with ties
     p = p / p.sum()
     keep = p > 0
     _, level = np.unique(r[keep], return_inverse=True)  # (K',) index of each reward level
@@ -114,14 +119,37 @@ def bon_kl_exact(probs, rewards, n: int) -> float:
         # a level whose q underflows to 0 contributes 0 · log 0 = 0, not NaN
         terms = np.where(q > 0, q * (log_q - np.log(mass)), 0.0)  # (L,)
     return max(float(terms.sum()), 0.0)  # KL ≥ 0; only roundoff could make the sum negative
+    # END SOLUTION
 
 
-# per-token estimators of KL(π ‖ π_ref) as functions of log r = log π_ref − log π
-ESTIMATORS = {
-    "k1": lambda log_r: -log_r,
-    "k2": lambda log_r: 0.5 * log_r**2,
-    "k3": lambda log_r: torch.expm1(log_r) - log_r,  # expm1(x) = e^x − 1, exact for small x
-}
+# --- per-token estimators of KL(π ‖ π_ref) as functions of log r = log π_ref − log π
+
+
+def k1(log_r: torch.Tensor) -> torch.Tensor:
+    """k1 = −log r per token (unbiased, can be negative). log_r: any shape -> same shape."""
+    # BEGIN SOLUTION Task 1.3: the per-token KL estimators k1, k2, k3
+    return -log_r
+    # END SOLUTION
+
+
+def k2(log_r: torch.Tensor) -> torch.Tensor:
+    """k2 = ½ (log r)² per token (biased, ≥ 0). log_r: any shape -> same shape."""
+    # BEGIN SOLUTION Task 1.3: the per-token KL estimators k1, k2, k3
+    return 0.5 * log_r**2
+    # END SOLUTION
+
+
+def k3(log_r: torch.Tensor) -> torch.Tensor:
+    """k3 = (r − 1) − log r per token (unbiased, ≥ 0). log_r: any shape -> same shape.
+
+    Use expm1(x) = e^x − 1, which is exact for small x where exp(x) − 1 cancels.
+    """
+    # BEGIN SOLUTION Task 1.3: the per-token KL estimators k1, k2, k3
+    return torch.expm1(log_r) - log_r
+    # END SOLUTION
+
+
+ESTIMATORS = {"k1": k1, "k2": k2, "k3": k3}
 
 
 def sampled_kl(logp, logp_ref, mask=None, estimator: str = "k1") -> torch.Tensor:
@@ -144,12 +172,15 @@ def sampled_kl(logp, logp_ref, mask=None, estimator: str = "k1") -> torch.Tensor
             f"logp_ref must have the shape of logp {tuple(logp.shape)}, "
             f"got {tuple(logp_ref.shape)}"
         )
+    if mask is not None:
+        mask = torch.as_tensor(mask, device=logp.device)
+        if mask.shape != logp.shape:
+            raise ValueError(
+                f"mask must have the shape of logp {tuple(logp.shape)}, got {tuple(mask.shape)}"
+            )
+    # BEGIN SOLUTION Task 1.4: the sampled KL of each sequence, masked and summed over tokens
     per_token = ESTIMATORS[estimator](logp_ref - logp)  # (batch, T)
     if mask is None:
         return per_token.sum(-1)
-    mask = torch.as_tensor(mask, device=logp.device)
-    if mask.shape != logp.shape:
-        raise ValueError(
-            f"mask must have the shape of logp {tuple(logp.shape)}, got {tuple(mask.shape)}"
-        )
     return torch.where(mask.bool(), per_token, 0.0).sum(-1)  # (batch,)
+    # END SOLUTION

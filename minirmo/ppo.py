@@ -147,6 +147,7 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
     (the response up to and including its last token). After a row's last valid token there
     is no bootstrap: the next value counts as 0.
     """
+    # BEGIN SOLUTION Task 5.1: generalized advantage estimation (GAE) and returns
     mask = mask.to(values.dtype)
     B, T = rewards.shape
     advantages = torch.zeros_like(values)
@@ -161,11 +162,102 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
         next_value = values[:, t]
     returns = (advantages + values) * mask  # targets for the value network
     return advantages, returns
+    # END SOLUTION
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of x over the positions where mask is True."""
     return (x * mask).sum() / mask.sum().clamp(min=1)
+
+
+def kl_penalty(logp: torch.Tensor, logp_ref: torch.Tensor, mask: torch.Tensor, kl_coef: float,
+               estimator: str = "k1") -> torch.Tensor:
+    """Per-token rewards of the KL penalty, −β · k(log π_ref − log π), 0 where mask is False.
+
+    logp, logp_ref: (B, T) log π and log π_init of the sampled response tokens
+    mask:           (B, T) bool, True on the response's tokens
+    kl_coef:        β ≥ 0; estimator: "k1", "k2" or "k3" (`minirmo.kl.ESTIMATORS`)
+    returns:        (B, T). Summed over a row with k1, this is −β times the sampled KL.
+    """
+    # BEGIN SOLUTION Task 5.4: the per-token KL penalty
+    kl_per_token = ESTIMATORS[estimator](logp_ref - logp)  # (B, T)
+    return -kl_coef * kl_per_token * mask  # (B, T)
+    # END SOLUTION
+
+
+def policy_loss(logp: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor,
+                mask: torch.Tensor, clip: float) -> torch.Tensor:
+    """PPO's clipped policy loss: mean over valid tokens of −min(ρA, clip(ρ, 1 ± ε)·A).
+
+    logp:       (M, T) log π_new of the rollout's tokens (with gradient)
+    logp_old:   (M, T) log π_old of the same tokens, from the rollout
+    advantages: (M, T) advantage A of each token
+    mask:       (M, T) float 0/1, 1 on the response's tokens
+    clip:       ε > 0; the ratio ρ = π_new/π_old = exp(logp − logp_old) is clipped to
+                [1 − ε, 1 + ε]
+    returns:    a scalar tensor. The max of the two negated terms is the min of the objectives:
+                the pessimistic bound, so a token gains nothing by moving ρ out of the range.
+    """
+    # BEGIN SOLUTION Task 5.2: the clipped policy loss
+    log_ratio = (logp - logp_old) * mask  # (M, T)
+    ratio = log_ratio.exp()
+    return masked_mean(torch.max(
+        -advantages * ratio, -advantages * ratio.clamp(1 - clip, 1 + clip)), mask)
+    # END SOLUTION
+
+
+def value_loss(values: torch.Tensor, values_old: torch.Tensor, returns: torch.Tensor,
+               mask: torch.Tensor, value_clip: float) -> torch.Tensor:
+    """PPO2's clipped value loss: ½ · mean over valid tokens of max((V − R)², (V_clip − R)²).
+
+    values:     (M, T) the value network's predictions now (with gradient)
+    values_old: (M, T) its predictions at rollout time
+    returns:    (M, T) the value targets R (from `gae`)
+    mask:       (M, T) float 0/1, 1 on the response's tokens
+    value_clip: how far V may move from values_old: V_clip = values_old + clip(V − values_old,
+                −value_clip, value_clip)
+    returns:    a scalar tensor
+    """
+    # BEGIN SOLUTION Task 5.3: the clipped value loss
+    v_clipped = values_old + (values - values_old).clamp(-value_clip, value_clip)
+    return 0.5 * masked_mean(torch.max((values - returns) ** 2, (v_clipped - returns) ** 2),
+                             mask)
+    # END SOLUTION
+
+
+def update_diagnostics(logp: torch.Tensor, logp_old: torch.Tensor, mask: torch.Tensor,
+                       clip: float) -> tuple[float, float]:
+    """(clip fraction, approximate KL) of one PPO minibatch step, as Python floats.
+
+    logp, logp_old: (M, T) log π_new and log π_old of the rollout's tokens
+    mask:           (M, T) float 0/1, 1 on the response's tokens
+    clip:           ε of the clipped objective
+    The clip fraction is the share of valid tokens with |ρ − 1| > ε. The approximate KL is the
+    k3 estimate of KL(π_old ‖ π_new) on π_old's samples, mean over valid tokens of
+    (ρ − 1) − log ρ.
+    """
+    # BEGIN SOLUTION Task 5.6: the update diagnostics (clip fraction, approximate KL)
+    log_ratio = (logp - logp_old) * mask  # (M, T)
+    ratio = log_ratio.exp()
+    clip_frac = masked_mean(((ratio - 1).abs() > clip).float(), mask).item()
+    approx_kl = masked_mean((ratio - 1) - log_ratio, mask).item()
+    return clip_frac, approx_kl
+    # END SOLUTION
+
+
+def update_kl_coef(kl_coef: float, kl: float, target: float, batch_size: int,
+                   horizon: int) -> float:
+    """The adaptive KL controller of Ziegler et al. (2019): the next step's β.
+
+    The error e = clip(KL / target − 1, −0.2, 0.2) moves β by the factor 1 + e · B / horizon:
+    up while the KL is above the target, down while below, at most 20% of B/horizon a step.
+    kl: this step's sampled KL; batch_size: B, rollouts per step; horizon: rollouts over which
+    the controller closes the gap.
+    """
+    # BEGIN SOLUTION Task 5.5: the adaptive KL controller
+    error = max(-0.2, min(0.2, kl / target - 1))
+    return kl_coef * (1 + error * batch_size / horizon)
+    # END SOLUTION
 
 
 def train_ppo(policy, reward_fn, world: World, config: PPOConfig | None = None, gold_fn=None,
@@ -225,8 +317,7 @@ def train_ppo(policy, reward_fn, world: World, config: PPOConfig | None = None, 
                 reward_seq = torch.where(truncated, config.truncation_penalty, reward_seq)
 
             # --- 3. per-token rewards: KL penalty on every token, the score on the last one
-            kl_per_token = ESTIMATORS[config.kl_estimator](logp_ref - logp_old)  # (B, T)
-            rewards = -kl_coef * kl_per_token * mask  # (B, T)
+            rewards = kl_penalty(logp_old, logp_ref, mask, kl_coef, config.kl_estimator)
             last = mask.sum(1) - 1  # (B,) index of <eos>, or of the last token if truncated
             rewards[torch.arange(B, device=device), last] += reward_seq
 
@@ -249,18 +340,10 @@ def train_ppo(policy, reward_fn, world: World, config: PPOConfig | None = None, 
                 mb_mask = mask[idx].float()  # (M, T)
                 # policy loss: −min(ρA, clip(ρ)A) per token, mean over valid tokens
                 logp = response_logprobs(policy, sequences[idx], P, config.temperature)
-                log_ratio = (logp - logp_old[idx]) * mb_mask  # (M, T)
-                ratio = log_ratio.exp()
-                adv = advantages[idx]
-                pg_loss = masked_mean(torch.max(
-                    -adv * ratio, -adv * ratio.clamp(1 - config.clip, 1 + config.clip)), mb_mask)
+                pg_loss = policy_loss(logp, logp_old[idx], advantages[idx], mb_mask, config.clip)
                 # value loss: the worse of the plain and the clipped prediction (as in PPO2)
                 v = value_net(sequences[idx], P)  # (M, T)
-                v_clipped = values_old[idx] + (v - values_old[idx]).clamp(-config.value_clip,
-                                                                          config.value_clip)
-                ret = returns[idx]
-                v_loss = 0.5 * masked_mean(torch.max((v - ret) ** 2, (v_clipped - ret) ** 2),
-                                           mb_mask)
+                v_loss = value_loss(v, values_old[idx], returns[idx], mb_mask, config.value_clip)
 
                 optimizer.zero_grad(set_to_none=True)
                 (pg_loss + config.vf_coef * v_loss).backward()
@@ -270,11 +353,10 @@ def train_ppo(policy, reward_fn, world: World, config: PPOConfig | None = None, 
                 optimizer.step()
 
                 with torch.no_grad():
-                    stats["clip_frac"].append(masked_mean(
-                        ((ratio - 1).abs() > config.clip).float(), mb_mask).item())
-                    # k3 estimate of KL(π_old ‖ π_new) on π_old's samples
-                    stats["approx_kl"].append(masked_mean((ratio - 1) - log_ratio,
-                                                          mb_mask).item())
+                    clip_frac, approx_kl = update_diagnostics(logp, logp_old[idx], mb_mask,
+                                                              config.clip)
+                    stats["clip_frac"].append(clip_frac)
+                    stats["approx_kl"].append(approx_kl)
                     stats["value_loss"].append(v_loss.item())
 
         # --- 7. record the step (and adapt β toward the target KL, Ziegler et al. 2019)
@@ -292,8 +374,8 @@ def train_ppo(policy, reward_fn, world: World, config: PPOConfig | None = None, 
             record["samples"] = [world.tokenizer.decode(s)
                                  for s in sequences[: config.num_samples]]
         if config.adaptive_kl_target is not None:
-            error = max(-0.2, min(0.2, kl / config.adaptive_kl_target - 1))
-            kl_coef *= 1 + error * B / config.adaptive_kl_horizon
+            kl_coef = update_kl_coef(kl_coef, kl, config.adaptive_kl_target, B,
+                                     config.adaptive_kl_horizon)
         records.append(record)
         bar.set_postfix(kl=f"{kl:.2f}", proxy=f"{proxy:.2f}")
         if callback is not None:

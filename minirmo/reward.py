@@ -26,7 +26,6 @@ gold scores read in standard deviations of the initial policy.
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import GPT2Model
@@ -104,6 +103,20 @@ class RewardModel(nn.Module):
             self.scale.copy_(1.0 / raw.std())
 
 
+def bradley_terry_loss(chosen: torch.Tensor, rejected: torch.Tensor) -> torch.Tensor:
+    """The Bradley–Terry loss −log σ(r_c − r_r), averaged over pairs.
+
+    chosen, rejected: (pairs,) scores of the preferred and the other response of each pair
+    returns:          a scalar tensor; ln 2 ≈ 0.693 when every margin is 0 (chance)
+    Computed with logsigmoid, which stays finite for any margin (log(sigmoid(x)) underflows to
+    −inf for x below about −100 in float32).
+    """
+    # BEGIN SOLUTION Task 4.1: the Bradley–Terry loss
+    margin = chosen - rejected  # (pairs,)
+    return -nn.functional.logsigmoid(margin).mean()
+    # END SOLUTION
+
+
 def train_bradley_terry(rm: RewardModel, chosen: torch.Tensor, rejected: torch.Tensor,
                         config: BTConfig | None = None, generator: torch.Generator | None = None,
                         progress: bool = False) -> dict:
@@ -129,8 +142,7 @@ def train_bradley_terry(rm: RewardModel, chosen: torch.Tensor, rejected: torch.T
         for start in range(0, len(shuffled) - batch_size + 1, batch_size):
             idx = shuffled[start : start + batch_size]
             scores = rm.raw(torch.cat([chosen[idx], rejected[idx]]))  # one pass: (2 * batch,)
-            margin = scores[: len(idx)] - scores[len(idx) :]  # (batch,)
-            loss = -F.logsigmoid(margin).mean()
+            loss = bradley_terry_loss(scores[: len(idx)], scores[len(idx) :])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -140,8 +152,10 @@ def train_bradley_terry(rm: RewardModel, chosen: torch.Tensor, rejected: torch.T
     bar.close()
     rm.eval()
     with torch.no_grad():
-        margin = rm.score(chosen[val]) - rm.score(rejected[val])
-    return {"train_loss": loss.item(), "val_loss": -F.logsigmoid(margin).mean().item(),
+        chosen_val, rejected_val = rm.score(chosen[val]), rm.score(rejected[val])
+        margin = chosen_val - rejected_val
+    return {"train_loss": loss.item(),
+            "val_loss": bradley_terry_loss(chosen_val, rejected_val).item(),
             "val_acc": (margin > 0).float().mean().item(), "pairs": len(chosen)}
 
 

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from closeness import check_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ pools = st.integers(min_value=1, max_value=2000).flatmap(
 # --- weights ---------------------------------------------------------------------------------
 
 
+@pytest.mark.task_2_1
 @settings(max_examples=30, deadline=None)
 @given(pools)
 def test_bon_weights_are_a_probability_vector(N_n):
@@ -29,6 +31,7 @@ def test_bon_weights_are_a_probability_vector(N_n):
     assert w.sum().item() == pytest.approx(1.0, abs=1e-12)
 
 
+@pytest.mark.task_2_1
 @settings(max_examples=30, deadline=None)
 @given(pools)
 def test_bon_weights_are_non_decreasing_in_rank(N_n):
@@ -36,6 +39,7 @@ def test_bon_weights_are_non_decreasing_in_rank(N_n):
     assert (bon_weights(*N_n).diff() >= 0).all()
 
 
+@pytest.mark.task_2_1
 @settings(max_examples=30, deadline=None)
 @given(st.integers(min_value=1, max_value=2000))
 def test_bon_weights_are_uniform_at_n_equals_one(N):
@@ -43,6 +47,7 @@ def test_bon_weights_are_uniform_at_n_equals_one(N):
     torch.testing.assert_close(bon_weights(N, 1), torch.full((N,), 1 / N, dtype=torch.float64))
 
 
+@pytest.mark.task_2_1
 @settings(max_examples=30, deadline=None)
 @given(st.integers(min_value=1, max_value=2000))
 def test_bon_weights_are_one_hot_on_the_best_at_n_equals_N(N):
@@ -52,6 +57,7 @@ def test_bon_weights_are_one_hot_on_the_best_at_n_equals_N(N):
     assert torch.equal(bon_weights(N, N), expected)
 
 
+@pytest.mark.task_2_1
 @settings(max_examples=50, deadline=None)
 @given(st.integers(min_value=1, max_value=40).flatmap(
     lambda N: st.tuples(st.just(N), st.integers(min_value=1, max_value=N))
@@ -63,6 +69,7 @@ def test_bon_weights_match_math_comb(N_n):
     np.testing.assert_allclose(bon_weights(N, n).numpy(), expected, rtol=1e-12, atol=0)
 
 
+@pytest.mark.task_2_1
 @pytest.mark.parametrize("n", [1, 2, 1000, 200_000])
 def test_bon_weights_stay_finite_for_a_pool_of_200k(n):
     """For N = 200,000, where C(N, n) overflows float64, the weights stay finite and sum to 1."""
@@ -98,6 +105,7 @@ def _brute_force(proxy, gold, n):
     return np.mean(per_prompt, axis=0)  # (2,) proxy, gold
 
 
+@pytest.mark.task_2_2
 @settings(max_examples=60, deadline=None)
 @given(distinct_pools())
 def test_bon_estimate_equals_brute_force_over_every_subset(pool):
@@ -110,6 +118,7 @@ def test_bon_estimate_equals_brute_force_over_every_subset(pool):
     np.testing.assert_allclose(est_gold.numpy(), expected[:, 1], rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.task_2_2
 @settings(max_examples=30, deadline=None)
 @given(distinct_pools(max_N=30), st.integers(0, 2**32 - 1))
 def test_bon_estimate_is_invariant_to_shuffling_the_pool(pool, seed):
@@ -124,6 +133,7 @@ def test_bon_estimate_is_invariant_to_shuffling_the_pool(pool, seed):
         torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.task_2_2
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=60))
 def test_bon_proxy_score_never_decreases_with_n(scores):
@@ -133,6 +143,7 @@ def test_bon_proxy_score_never_decreases_with_n(scores):
     assert (est_proxy.diff() >= -1e-9).all()
 
 
+@pytest.mark.task_2_2
 @settings(max_examples=30, deadline=None)
 @given(distinct_pools(max_N=30))
 def test_bon_estimate_at_n_equals_one_is_the_pool_mean(pool):
@@ -143,6 +154,7 @@ def test_bon_estimate_at_n_equals_one_is_the_pool_mean(pool):
     assert est_gold.item() == pytest.approx(gold.mean(), abs=1e-9)
 
 
+@pytest.mark.task_2_2
 @settings(max_examples=30, deadline=None)
 @given(distinct_pools(max_N=30))
 def test_bon_estimate_at_n_equals_N_is_the_gold_at_the_proxy_argmax(pool):
@@ -153,6 +165,7 @@ def test_bon_estimate_at_n_equals_N_is_the_gold_at_the_proxy_argmax(pool):
     assert est_gold.item() == pytest.approx(best.mean(), abs=1e-9)
 
 
+@pytest.mark.task_2_2
 def test_bon_estimate_accepts_a_single_prompt_as_1d():
     """A 1-D pool is read as one prompt."""
     proxy, gold = torch.tensor([3.0, 1.0, 2.0]), torch.tensor([30.0, 10.0, 20.0])
@@ -167,6 +180,7 @@ def test_bon_estimate_accepts_a_single_prompt_as_1d():
 LOG_GRID = sorted({round(2 ** (k / 2)) for k in range(21)})  # 1 .. 1024, 20 points
 
 
+@pytest.mark.task_2_2
 def test_regressional_goodhart_gold_never_decreases_with_n():
     """With proxy = gold + independent Gaussian noise, gold under best-of-n only rises.
 
@@ -181,6 +195,7 @@ def test_regressional_goodhart_gold_never_decreases_with_n():
     assert (est_gold.diff() > 0).all()
 
 
+@pytest.mark.task_2_2
 def test_extremal_goodhart_gold_peaks_then_falls_while_proxy_rises():
     """An extremal error (proxy wrong where samples are rare) makes gold peak at some n < N.
 
@@ -227,9 +242,95 @@ ok = torch.zeros(2, 4)
         (ok, ok, [0, 1], "^ns "),
         (ok, ok, [1, 5], "^ns "),
         (ok, ok, [2.5], "^ns "),
+        (ok, ok, torch.tensor([], dtype=torch.long), "^ns "),
+        (ok, ok, [[1, 2]], "^ns "),
+        (ok, ok, [True], "^ns "),
     ],
 )
 def test_bon_estimate_rejects_bad_input_naming_the_argument(proxy, gold, ns, name):
     """bon_estimate raises a ValueError naming proxy, gold or ns for bad input."""
     with pytest.raises(ValueError, match=name):
         bon_estimate(proxy, gold, ns)
+
+
+# --- exact values and the tie rule -------------------------------------------------------------
+
+
+@pytest.mark.task_2_1
+def test_bon_weights_of_a_pool_of_four_are_hand_computable():
+    """N = 4: n = 2 gives (0, 1, 2, 3)/6 and n = 3 gives (0, 0, 1, 3)/4."""
+    for n, expected in [(2, [0, 1 / 6, 2 / 6, 3 / 6]), (3, [0, 0, 1 / 4, 3 / 4])]:
+        check_close(f"bon_weights(4, {n})", bon_weights(4, n), expected, 1e-15,
+                    "a softmax of four lgamma values: a few ulps")
+
+
+@st.composite
+def tied_pools(draw):
+    """(proxy, gold) of shape (prompts, N) with proxy scores from 3 values: many ties."""
+    prompts, N = draw(st.integers(1, 3)), draw(st.integers(1, 7))
+    proxy = draw(st.lists(st.lists(st.sampled_from([0.0, 1.0, 2.0]), min_size=N, max_size=N),
+                          min_size=prompts, max_size=prompts))
+    gold = draw(st.lists(st.lists(st.floats(-10, 10), min_size=N, max_size=N),
+                         min_size=prompts, max_size=prompts))
+    return np.array(proxy), np.array(gold)
+
+
+def _brute_force_later_wins_ties(proxy, gold, n):
+    """Mean over prompts and n-subsets of the best member, a later index winning a tie."""
+    per_prompt = []
+    for p, g in zip(proxy, gold, strict=True):
+        best = [max(s, key=lambda j: (p[j], j)) for s in itertools.combinations(range(len(p)), n)]
+        per_prompt.append((np.mean(p[best]), np.mean(g[best])))
+    return np.mean(per_prompt, axis=0)
+
+
+@pytest.mark.task_2_2
+@settings(max_examples=60, deadline=None)
+@given(tied_pools())
+def test_bon_estimate_breaks_ties_in_favour_of_the_later_sample(pool):
+    """With tied proxy scores, the estimate equals brute force in which the later sample wins."""
+    proxy, gold = pool
+    ns = list(range(1, proxy.shape[1] + 1))
+    est_proxy, est_gold = bon_estimate(proxy, gold, ns)
+    expected = np.array([_brute_force_later_wins_ties(proxy, gold, n) for n in ns])
+    check_close("proxy of best-of-n with ties", est_proxy, expected[:, 0], 1e-10,
+                "sums of at most 7 float64 terms of size 10")
+    check_close("gold of best-of-n with ties", est_gold, expected[:, 1], 1e-10,
+                "sums of at most 7 float64 terms of size 10")
+
+
+@pytest.mark.task_2_2
+@pytest.mark.parametrize("N", [17, 100, 1000])
+def test_bon_estimate_tie_rule_holds_past_sixteen_tied_samples(N):
+    """All N proxy scores tied (N > 16, where torch's CPU sort is unstable unless asked to be
+    stable): best-of-n's gold is Σ_i C(i−1, n−1)/C(N, n) · gold_i in pool order."""
+    gold = torch.arange(N, dtype=torch.float64).flip(0) ** 1.5  # distinct, decreasing
+    proxy = torch.zeros(N, dtype=torch.float64)
+    ns = [1, 2, 5, N]
+    _, est_gold = bon_estimate(proxy, gold, ns)
+    expected = [sum(math.comb(i - 1, n - 1) * float(gold[i - 1]) for i in range(1, N + 1))
+                / math.comb(N, n) for n in ns]
+    check_close("gold with every proxy tied", est_gold, expected, 1e-9 * float(gold.max()),
+                "float64 sums of N terms: relative error ~N·eps")
+    assert est_gold[-1].item() == gold[-1].item()  # at n = N the last sample wins
+
+
+@pytest.mark.task_2_2
+def test_bon_estimate_of_a_small_pool_is_hand_computable():
+    """Pool proxy (3, 1, 2), gold (30, 10, 20): best-of-2 averages the three pairs' winners."""
+    proxy, gold = bon_estimate([3.0, 1.0, 2.0], [30.0, 10.0, 20.0], [1, 2, 3])
+    # pairs {3,1}→3, {3,2}→3, {1,2}→2: proxy (3 + 3 + 2)/3, gold (30 + 30 + 20)/3
+    check_close("proxy", proxy, [2.0, 8 / 3, 3.0], 1e-12, "three float64 terms")
+    check_close("gold", gold, [20.0, 80 / 3, 30.0], 1e-12, "three float64 terms")
+    assert proxy.dtype == gold.dtype == torch.float64 and proxy.shape == (3,)
+
+
+@pytest.mark.task_2_2
+def test_bon_estimate_averages_over_prompts():
+    """Two prompts: the estimate is the mean of the two single-prompt estimates."""
+    proxy = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
+    gold = np.array([[1.0, 2.0, 3.0], [4.0, -5.0, 6.0]])
+    both = bon_estimate(proxy, gold, [1, 2, 3])
+    ones = [bon_estimate(proxy[i], gold[i], [1, 2, 3]) for i in range(2)]
+    for k, name in enumerate(["proxy", "gold"]):
+        check_close(name, both[k], (ones[0][k] + ones[1][k]) / 2, 1e-12, "float64 means")

@@ -6,10 +6,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from closeness import check_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minirmo.kl import bon_kl, bon_kl_exact, sampled_kl
+from minirmo.kl import ESTIMATORS, bon_kl, bon_kl_exact, k1, k2, k3, sampled_kl
 
 ns = st.integers(min_value=1, max_value=10**6)
 
@@ -17,11 +18,13 @@ ns = st.integers(min_value=1, max_value=10**6)
 # --- analytic best-of-n KL -------------------------------------------------------------------
 
 
+@pytest.mark.task_1_1
 def test_bon_kl_is_zero_at_n_equals_one():
     """BoN KL is zero at n = 1."""
     assert bon_kl(1) == 0.0
 
 
+@pytest.mark.task_1_1
 @settings(deadline=None)
 @given(ns)
 def test_bon_kl_is_strictly_increasing_in_n(n):
@@ -29,6 +32,7 @@ def test_bon_kl_is_strictly_increasing_in_n(n):
     assert bon_kl(n + 1) > bon_kl(n)
 
 
+@pytest.mark.task_1_1
 @settings(deadline=None)
 @given(ns)
 def test_bon_kl_is_below_log_n(n):
@@ -38,6 +42,7 @@ def test_bon_kl_is_below_log_n(n):
         assert bon_kl(n) < math.log(n)
 
 
+@pytest.mark.task_1_1
 @settings(deadline=None)
 @given(ns)
 def test_bon_kl_is_log_n_minus_one_plus_one_over_n(n):
@@ -45,6 +50,7 @@ def test_bon_kl_is_log_n_minus_one_plus_one_over_n(n):
     assert bon_kl(n) - (math.log(n) - 1) == pytest.approx(1 / n, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.task_1_1
 @settings(deadline=None)
 @given(st.lists(st.integers(min_value=1, max_value=10**5), min_size=1, max_size=20))
 def test_bon_kl_of_an_array_is_elementwise(n_list):
@@ -58,6 +64,7 @@ def test_bon_kl_of_an_array_is_elementwise(n_list):
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-15)
 
 
+@pytest.mark.task_1_1
 def test_bon_kl_accepts_an_integral_float():
     """bon_kl(2.0) equals bon_kl(2)."""
     assert bon_kl(2.0) == bon_kl(2) == math.log(2) - 0.5
@@ -84,6 +91,7 @@ def discrete_distributions(draw, max_outcomes=8):
     return probs, np.array(rewards, dtype=float)
 
 
+@pytest.mark.task_1_2
 @settings(deadline=None)
 @given(discrete_distributions(), st.integers(min_value=1, max_value=300))
 def test_exact_bon_kl_is_at_most_the_analytic_formula(dist, n):
@@ -93,6 +101,7 @@ def test_exact_bon_kl_is_at_most_the_analytic_formula(dist, n):
     assert 0.0 <= exact <= bon_kl(n) + 1e-12
 
 
+@pytest.mark.task_1_2
 @settings(deadline=None)
 @given(discrete_distributions())
 def test_exact_bon_kl_is_zero_at_n_equals_one(dist):
@@ -101,6 +110,7 @@ def test_exact_bon_kl_is_zero_at_n_equals_one(dist):
     assert bon_kl_exact(probs, rewards, 1) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.task_1_2
 @settings(deadline=None)
 @given(st.integers(min_value=1, max_value=10**9))
 def test_exact_bon_kl_of_two_equally_likely_outcomes_stays_below_log_2(n):
@@ -130,6 +140,7 @@ def _uniform_closed_form(M, n):
     return kl, gap_bound
 
 
+@pytest.mark.task_1_2
 @pytest.mark.parametrize("n", [1, 2, 3, 8, 64])
 def test_exact_bon_kl_of_many_equally_likely_outcomes_approaches_the_analytic_formula(n):
     """For M = 10^5 equally likely rewards the exact KL is within ~(n/M)²/24 of the analytic.
@@ -164,6 +175,7 @@ def _brute_force_bon_kl(probs, rewards, n):
     return float(np.sum(pi_n[support] * np.log(pi_n[support] / np.asarray(probs)[support])))
 
 
+@pytest.mark.task_1_2
 @settings(max_examples=30, deadline=None)
 @given(
     st.lists(st.floats(0.05, 1.0), min_size=3, max_size=3),
@@ -216,6 +228,7 @@ def _all_sequences(seed):
     return logp, logp_ref, weights, exact_kl
 
 
+@pytest.mark.task_1_3
 @pytest.mark.parametrize("estimator", ["k1", "k3"])
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**32 - 1))
@@ -226,6 +239,7 @@ def test_k1_and_k3_are_unbiased_on_an_enumerable_sequence_model(estimator, seed)
     assert float((weights * estimate).sum()) == pytest.approx(exact_kl, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.task_1_3
 def test_k2_is_biased_on_an_enumerable_sequence_model():
     """k2 is biased: its expectation under π differs from KL(π ‖ π_ref) in general."""
     logp, logp_ref, weights, exact_kl = _all_sequences(0)
@@ -236,6 +250,7 @@ def test_k2_is_biased_on_an_enumerable_sequence_model():
 log_probs = st.lists(st.floats(-30.0, 0.0), min_size=6, max_size=6)
 
 
+@pytest.mark.task_1_3
 @pytest.mark.parametrize("estimator", ["k2", "k3"])
 @settings(deadline=None)
 @given(log_probs, log_probs)
@@ -246,11 +261,13 @@ def test_k2_and_k3_are_non_negative_for_any_input(estimator, a, b):
     assert (sampled_kl(logp, logp_ref, estimator=estimator) >= 0).all()
 
 
+@pytest.mark.task_1_3
 def test_k1_can_be_negative_for_a_single_sample():
     """k1 of one sample is negative when the sample is likelier under π_ref."""
     assert sampled_kl(torch.tensor([[-2.0]]), torch.tensor([[-1.0]])).item() < 0
 
 
+@pytest.mark.task_1_4
 @pytest.mark.parametrize("estimator", ["k1", "k2", "k3"])
 def test_mask_excludes_tokens(estimator):
     """Masked-out tokens do not count, even when they hold -inf or NaN."""
@@ -266,6 +283,7 @@ def test_mask_excludes_tokens(estimator):
     torch.testing.assert_close(sampled_kl(logp, logp_ref, mask.bool(), estimator), expected)
 
 
+@pytest.mark.task_1_4
 def test_sampled_kl_returns_one_value_per_sequence():
     """sampled_kl of (batch, T) log-probs has shape (batch,), summing the per-token k1."""
     logp, logp_ref = torch.full((4, 5), -1.0), torch.full((4, 5), -1.5)
@@ -286,3 +304,131 @@ def test_sampled_kl_rejects_bad_input_naming_the_argument(kwargs, name):
     args = {"logp": torch.zeros(2, 3), "logp_ref": torch.zeros(2, 3), **kwargs}
     with pytest.raises(ValueError, match=name):
         sampled_kl(**args)
+
+
+# --- exact values, small enough to check by hand ----------------------------------------------
+
+# float64 arithmetic on a few terms: anything beyond a few ulps is a different formula.
+EXACT = 1e-12
+
+
+@pytest.mark.task_1_1
+def test_bon_kl_has_exact_values_at_small_n():
+    """bon_kl(2) = log 2 − 1/2, bon_kl(4) = log 4 − 3/4, bon_kl(10) = log 10 − 9/10."""
+    for n, expected in [(2, math.log(2) - 0.5), (4, math.log(4) - 0.75),
+                        (10, math.log(10) - 0.9)]:
+        check_close(f"bon_kl({n})", bon_kl(n), expected, EXACT, "float64 on two terms")
+
+
+@pytest.mark.task_1_1
+def test_bon_kl_keeps_a_float_tensor_dtype():
+    """A float32 tensor n gives a float32 tensor of log n − (n − 1)/n."""
+    out = bon_kl(torch.tensor([1.0, 2.0, 8.0]))
+    assert out.dtype == torch.float32
+    check_close("bon_kl(float32 tensor)", out, [0.0, math.log(2) - 0.5, math.log(8) - 7 / 8],
+                1e-6, "float32 rounding of a value below 2")
+
+
+@pytest.mark.task_1_2
+def test_exact_bon_kl_of_a_fair_coin_at_n_two_is_hand_computable():
+    """Two equally likely rewards, n = 2: π_2 = (1/4, 3/4), KL = ¼ log ½ + ¾ log 3/2."""
+    expected = 0.25 * math.log(0.5) + 0.75 * math.log(1.5)
+    check_close("bon_kl_exact([.5, .5], [0, 1], 2)", bon_kl_exact([0.5, 0.5], [0.0, 1.0], 2),
+                expected, EXACT, "float64 on two levels")
+
+
+@pytest.mark.task_1_2
+def test_exact_bon_kl_ignores_zero_probability_outcomes_and_reward_order():
+    """An outcome of probability 0 changes nothing, whatever its reward; nor does listing order."""
+    base = bon_kl_exact([0.2, 0.3, 0.5], [0.0, 1.0, 2.0], 3)
+    check_close("with a zero-probability outcome",
+                bon_kl_exact([0.2, 0.0, 0.3, 0.5], [0.0, 9.0, 1.0, 2.0], 3), base, EXACT,
+                "the same levels and masses")
+    check_close("listed in another order", bon_kl_exact([0.5, 0.2, 0.3], [2.0, 0.0, 1.0], 3),
+                base, EXACT, "the same levels and masses")
+
+
+@pytest.mark.task_1_2
+def test_exact_bon_kl_with_all_rewards_tied_is_zero():
+    """If every outcome has the same reward, best-of-n picks uniformly: KL is 0 for every n."""
+    assert bon_kl_exact([0.1, 0.6, 0.3], [1.0, 1.0, 1.0], 50) == 0.0
+
+
+@pytest.mark.task_1_2
+def test_exact_bon_kl_renormalizes_probabilities():
+    """probs summing to 1 + 5e-7 (inside the tolerance) give the KL of the normalized ones."""
+    probs = np.array([0.25, 0.25, 0.5])
+    check_close("renormalized", bon_kl_exact(probs * (1 + 5e-7), [0.0, 1.0, 2.0], 4),
+                bon_kl_exact(probs, [0.0, 1.0, 2.0], 4), EXACT, "identical after p / p.sum()")
+
+
+@pytest.mark.task_1_3
+def test_per_token_estimators_have_exact_values():
+    """k1 = −x, k2 = x²/2 and k3 = eˣ − 1 − x at x = log r ∈ {−2, −0.5, 0, 0.5, 2}."""
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=torch.float64)
+    for name, expected in [("k1", -x), ("k2", x**2 / 2), ("k3", x.exp() - 1 - x)]:
+        check_close(name, ESTIMATORS[name](x), expected, EXACT, "float64, one operation each")
+
+
+@pytest.mark.task_1_3
+def test_k3_is_accurate_for_tiny_log_ratios():
+    """k3 at log r = 1e-8 is (log r)²/2 = 5e-17 to 1e-6 relative: eˣ − 1 computed as expm1.
+
+    exp(1e-8) − 1 in float64 loses about half its digits to cancellation (relative error
+    ~1e-8 of 1e-8, i.e. ~1e-16 absolute), which is larger than the 5e-17 answer itself.
+    """
+    x = torch.tensor([1e-8, -1e-8], dtype=torch.float64)
+    expected = x**2 / 2 + x**3 / 6  # Taylor series; the next term is 4e-34
+    check_close("k3 at tiny log r", k3(x) / expected, [1.0, 1.0], 1e-6,
+                "expm1 is exact to an ulp here; exp(x) - 1 is off by ~100%")
+
+
+@pytest.mark.task_1_3
+def test_estimators_table_names_the_three_functions():
+    """ESTIMATORS maps "k1", "k2", "k3" to k1, k2, k3 and keeps the input's shape."""
+    assert ESTIMATORS == {"k1": k1, "k2": k2, "k3": k3}
+    x = torch.zeros(2, 3, 4)
+    assert all(f(x).shape == x.shape for f in (k1, k2, k3))
+
+
+@pytest.mark.task_1_4
+@pytest.mark.parametrize("estimator", ["k1", "k2", "k3"])
+def test_sampled_kl_sums_the_estimator_over_unmasked_tokens(estimator):
+    """sampled_kl = Σ_t mask·k(log π_ref − log π) per row, exactly, for each estimator."""
+    logp = torch.tensor([[-1.0, -2.0, -0.5], [-0.1, -3.0, -1.0]], dtype=torch.float64)
+    logp_ref = torch.tensor([[-1.5, -1.0, -0.5], [-0.3, -1.0, -4.0]], dtype=torch.float64)
+    mask = torch.tensor([[1, 1, 1], [1, 0, 1]])
+    x = (logp_ref - logp).tolist()
+    k = {"k1": lambda v: -v, "k2": lambda v: v * v / 2,
+         "k3": lambda v: math.expm1(v) - v}[estimator]
+    expected = [sum(k(v) for v, m in zip(row, keep, strict=True) if m)
+                for row, keep in zip(x, mask.tolist(), strict=True)]
+    check_close(f"sampled_kl {estimator}", sampled_kl(logp, logp_ref, mask, estimator), expected,
+                EXACT, "float64 sums of three terms")
+
+
+@pytest.mark.task_1_1
+def test_bon_kl_returns_a_python_float_for_a_python_scalar():
+    """A Python scalar gives exactly `float`; a 0-d numpy array gives numpy's float64."""
+    assert type(bon_kl(3)) is float and type(bon_kl(3.0)) is float
+    assert type(bon_kl(np.array(3))) is np.float64
+
+
+@pytest.mark.task_1_2
+def test_exact_bon_kl_computes_in_float64_whatever_the_input_dtype():
+    """float32 probabilities give the same KL, to the last bit, as their float64 values."""
+    probs = np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32)
+    rewards = [0.0, 1.0, 1.0, 2.0]
+    assert bon_kl_exact(probs, rewards, 7) == bon_kl_exact(probs.astype(np.float64), rewards, 7)
+
+
+@pytest.mark.task_1_2
+def test_exact_bon_kl_raises_no_numpy_warnings():
+    """The lowest level's log1p(−1) = −inf and underflowing levels are handled without a
+    RuntimeWarning (a library should not print warnings for correct input)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bon_kl_exact([0.5, 0.25, 0.25], [0.0, 1.0, 1.0], 3)
+        bon_kl_exact(np.full(1000, 1e-3), np.arange(1000), 10**6)  # q underflows to 0

@@ -7,14 +7,26 @@ computed by listing them all.
 """
 
 import copy
+import math
 
 import pytest
 import torch
+from closeness import check_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minirmo.kl import sampled_kl
 from minirmo.policy import PolicyConfig, build_policy, response_logprobs
-from minirmo.ppo import PPOConfig, gae, train_ppo
+from minirmo.ppo import (
+    PPOConfig,
+    gae,
+    kl_penalty,
+    policy_loss,
+    train_ppo,
+    update_diagnostics,
+    update_kl_coef,
+    value_loss,
+)
 from minirmo.world import World, WorldConfig
 
 
@@ -50,6 +62,7 @@ def gae_loop(rewards, values, lengths, gamma, lam):
             torch.tensor(returns, dtype=torch.float64))
 
 
+@pytest.mark.task_5_1
 @settings(max_examples=50, deadline=None)
 @given(st.integers(1, 6), st.integers(1, 8), st.floats(0, 1), st.floats(0, 1),
        st.integers(0, 2**31 - 1))
@@ -215,3 +228,202 @@ def test_reward_fn_of_the_wrong_shape_raises_value_error(world):
     with pytest.raises(ValueError, match="reward_fn"):
         train_ppo(policy, lambda s: torch.zeros(len(s), 1), world,
                   PPOConfig(steps=1, batch_size=8, minibatch_size=8))
+
+
+# --- the loss terms, on inputs small enough to check by hand ----------------------------------
+
+# float64 on a handful of terms: beyond ~1e-12 the code computes a different formula.
+EXACT = 1e-12
+
+
+def f64(*rows):
+    """A float64 tensor of the given rows."""
+    return torch.tensor(rows, dtype=torch.float64)
+
+
+@pytest.mark.task_5_1
+def test_gae_of_one_episode_is_hand_computable():
+    """γ = 1, λ = ½, rewards (0, 0, 1), values (.5, .2, .1): A = (−.125, .35, .9).
+
+    δ = (0 + .2 − .5, 0 + .1 − .2, 1 − .1) = (−.3, −.1, .9), and A_t = δ_t + γλ·A_{t+1}. The
+    second row ends after its first token: no bootstrap, so A = r − V there and 0 after.
+    """
+    rewards, values = f64([0, 0, 1], [2, 7, 7]), f64([0.5, 0.2, 0.1], [0.5, 9, 9])
+    mask = torch.tensor([[True, True, True], [True, False, False]])
+    advantages, returns = gae(rewards, values, mask, gamma=1.0, lam=0.5)
+    check_close("advantages", advantages, [[-0.125, 0.35, 0.9], [1.5, 0, 0]], EXACT,
+                "three float64 steps")
+    check_close("returns = A + V", returns, [[0.375, 0.55, 1.0], [2.0, 0, 0]], EXACT,
+                "three float64 steps")
+
+
+@pytest.mark.task_5_1
+def test_gae_discounts_with_gamma_and_lambda_apart():
+    """γ = .5, λ = 1: A_0 = r_0 + γr_1 − V_0; γ = .5, λ = 0: A_0 = r_0 + γV_1 − V_0."""
+    rewards, values, mask = f64([1.0, 4.0]), f64([0.25, 3.0]), torch.ones(1, 2, dtype=torch.bool)
+    check_close("A at λ = 1", gae(rewards, values, mask, 0.5, 1.0)[0], [[2.75, 1.0]], EXACT,
+                "1 + .5·4 − .25 and 4 − 3")
+    check_close("A at λ = 0", gae(rewards, values, mask, 0.5, 0.0)[0], [[2.25, 1.0]], EXACT,
+                "1 + .5·3 − .25 and 4 − 3")
+
+
+RATIOS = [1.5, 0.5, 1.1, 0.7, 10.0]  # the last token is masked out
+ADVANTAGES = [1.0, 1.0, -1.0, -1.0, 5.0]
+MASK = [1.0, 1.0, 1.0, 1.0, 0.0]
+
+
+def _policy_inputs():
+    """(logp with grad, logp_old, advantages, mask), each (1, 5), ρ = RATIOS."""
+    logp_old = f64([-1.0, -2.0, -0.5, -1.5, -3.0])
+    logp = (logp_old + torch.log(f64(RATIOS))).requires_grad_(True)
+    return logp, logp_old, f64(ADVANTAGES), f64(MASK)
+
+
+@pytest.mark.task_5_2
+@pytest.mark.parametrize("clip, expected", [
+    (0.2, (-1.2 - 0.5 + 1.1 + 0.8) / 4),  # ρ = 1.5 capped at 1.2; ρ = 0.7 floored at 0.8
+    (0.45, (-1.45 - 0.5 + 1.1 + 0.7) / 4),  # ρ = 1.5 capped at 1.45; ρ = 0.7 inside
+])
+def test_policy_loss_is_hand_computable(clip, expected):
+    """−min(ρA, clip(ρ, 1 ± ε)A), averaged over the 4 valid tokens, for two values of ε."""
+    logp, logp_old, advantages, mask = _policy_inputs()
+    check_close(f"policy_loss at clip {clip}", policy_loss(logp, logp_old, advantages, mask, clip),
+                expected, EXACT, "four float64 terms")
+
+
+@pytest.mark.task_5_2
+def test_policy_loss_gradient_vanishes_where_the_ratio_is_clipped():
+    """d loss/d log π is −Aρ/4 on tokens inside the clip range or on the pessimistic side,
+    and 0 on clipped tokens (ρ = 1.5 with A > 0, ρ = 0.7 with A < 0) and masked ones."""
+    logp, logp_old, advantages, mask = _policy_inputs()
+    policy_loss(logp, logp_old, advantages, mask, 0.2).backward()
+    check_close("gradient", logp.grad, [[0.0, -0.5 / 4, 1.1 / 4, 0.0, 0.0]], EXACT,
+                "one float64 product per token")
+
+
+@pytest.mark.task_5_2
+def test_policy_loss_at_the_rollout_policy_is_minus_the_mean_advantage():
+    """With π_new = π_old (ρ = 1) the loss is −mean(A) over valid tokens, whatever ε is."""
+    logp = f64([-1.0, -2.0, -3.0])
+    advantages, mask = f64([0.5, -2.0, 100.0]), f64([1.0, 1.0, 0.0])
+    check_close("policy_loss at ρ = 1", policy_loss(logp, logp, advantages, mask, 0.3), 0.75,
+                EXACT, "−(0.5 − 2)/2")
+
+
+def _value_inputs():
+    """(values with grad, values_old, returns, mask), each (1, 4); the last token is masked."""
+    values = f64([1.0, 0.0, 1.0, 50.0]).requires_grad_(True)
+    return values, f64([0.5, 0.5, 0.5, 0.0]), f64([2.0, 0.0, 0.0, -50.0]), f64([1, 1, 1, 0])
+
+
+@pytest.mark.task_5_3
+def test_value_loss_is_hand_computable():
+    """½·mean of max((V − R)², (V_clip − R)²) over 3 tokens, value_clip .2: ½(1.69 + .09 + 1)/3.
+
+    V_clip = V_old + clip(V − V_old, ±.2) = (.7, .3, .7); the squared errors are (1, 0, 1)
+    plain and (1.69, .09, .49) clipped.
+    """
+    values, values_old, returns, mask = _value_inputs()
+    check_close("value_loss", value_loss(values, values_old, returns, mask, 0.2),
+                0.5 * (1.69 + 0.09 + 1.0) / 3, EXACT, "three float64 squares")
+
+
+@pytest.mark.task_5_3
+def test_value_loss_gradient_follows_the_worse_prediction():
+    """The gradient is 0 where the clipped error is the larger (tokens 1, 2) and (V − R)/3 on
+    token 3, where the plain error is larger; 0 on the masked token."""
+    values, values_old, returns, mask = _value_inputs()
+    value_loss(values, values_old, returns, mask, 0.2).backward()
+    check_close("gradient", values.grad, [[0.0, 0.0, 1 / 3, 0.0]], EXACT, "one product each")
+
+
+@pytest.mark.task_5_3
+def test_value_loss_with_a_wide_clip_is_half_the_mean_squared_error():
+    """With value_clip 10 nothing is clipped: ½·mean((V − R)²) over valid tokens."""
+    values, values_old, returns, mask = _value_inputs()
+    check_close("value_loss at clip 10", value_loss(values, values_old, returns, mask, 10.0),
+                0.5 * (1.0 + 0.0 + 1.0) / 3, EXACT, "three float64 squares")
+
+
+@pytest.mark.task_5_4
+@pytest.mark.parametrize("estimator", ["k1", "k2", "k3"])
+def test_kl_penalty_is_minus_beta_times_the_estimator_on_valid_tokens(estimator):
+    """kl_penalty = −β·k(log π_ref − log π)·mask: log r = (−.5, 1), β = .5, second token masked."""
+    logp, logp_ref = f64([-1.0, -2.0]), f64([-1.5, -1.0])
+    mask = torch.tensor([[True, False]])
+    k = {"k1": 0.5, "k2": 0.125, "k3": math.expm1(-0.5) + 0.5}[estimator]  # k at log r = −.5
+    check_close(f"kl_penalty {estimator}", kl_penalty(logp, logp_ref, mask, 0.5, estimator),
+                [[-0.5 * k, 0.0]], EXACT, "one float64 product")
+
+
+@pytest.mark.task_5_4
+def test_kl_penalty_summed_over_a_row_is_minus_beta_times_the_sampled_kl():
+    """Σ_t kl_penalty(k1) = −β · sampled_kl(k1) per sequence (Ziegler et al.'s penalty)."""
+    g = torch.Generator().manual_seed(0)
+    logp, logp_ref = -torch.rand(3, 5, generator=g), -torch.rand(3, 5, generator=g)
+    mask = torch.arange(5)[None, :] < torch.tensor([[5], [2], [0]])
+    torch.testing.assert_close(kl_penalty(logp, logp_ref, mask, 0.3).sum(1),
+                               -0.3 * sampled_kl(logp, logp_ref, mask))
+
+
+@pytest.mark.task_5_5
+@pytest.mark.parametrize("kl, factor", [
+    (0.11, 1 + 0.1 * 256 / 1000),  # 10% above target: β grows by 1 + e·B/H
+    (0.09, 1 - 0.1 * 256 / 1000),  # 10% below: β shrinks
+    (5.0, 1 + 0.2 * 256 / 1000),  # far above: the error is capped at +0.2
+    (0.0, 1 - 0.2 * 256 / 1000),  # far below: capped at −0.2
+    (0.1, 1.0),  # on target: unchanged
+])
+def test_update_kl_coef_is_ziegler_s_proportional_controller(kl, factor):
+    """β ← β·(1 + clip(KL/target − 1, ±0.2)·B/H), target 0.1, B = 256, H = 1000, β = 0.1."""
+    check_close(f"update_kl_coef at KL {kl}", update_kl_coef(0.1, kl, 0.1, 256, 1000),
+                0.1 * factor, 1e-15, "two float64 products (0.11/0.1 − 1 is off by 1e-16)")
+
+
+@pytest.mark.task_5_6
+def test_update_diagnostics_are_hand_computable():
+    """Clip fraction 3/4 (ρ = 1.5, .5, .7 leave 1 ± .2; 1.1 does not) and approx KL =
+    mean of (ρ − 1) − log ρ over the 4 valid tokens; the masked ρ = 10 counts for nothing."""
+    logp, logp_old, _, mask = _policy_inputs()
+    clip_frac, approx_kl = update_diagnostics(logp.detach(), logp_old, mask, 0.2)
+    assert isinstance(clip_frac, float) and isinstance(approx_kl, float)
+    check_close("clip fraction", clip_frac, 0.75, EXACT, "3 of 4")
+    expected = sum(r - 1 - math.log(r) for r in RATIOS[:4]) / 4
+    check_close("approx KL", approx_kl, expected, EXACT, "four float64 terms")
+    clip_frac, _ = update_diagnostics(logp.detach(), logp_old, mask, 0.6)
+    check_close("clip fraction at ε = .6", clip_frac, 0.0, EXACT, "none of |ρ − 1| ≤ .5 is > .6")
+
+
+@pytest.mark.task_5_6
+def test_update_diagnostics_at_the_rollout_policy_are_zero():
+    """With π_new = π_old nothing is clipped and the approximate KL is exactly 0."""
+    logp = f64([-1.0, -2.0, -3.0])
+    assert update_diagnostics(logp, logp, f64([1.0, 1.0, 0.0]), 0.2) == (0.0, 0.0)
+
+
+def test_rollout_and_reference_share_the_temperature(world):
+    """At step 0 the policy is π_init, so at T = 0.5 and T = 2 the recorded KL is exactly 0 (the
+    reference's log-probs are taken at the sampling temperature), and the hotter policy has the
+    higher entropy per token."""
+    entropy = {}
+    for temperature in (0.5, 2.0):
+        torch.manual_seed(0)
+        policy = build_policy(world, PolicyConfig(n_layer=1, n_embd=16, n_head=2))
+        config = PPOConfig(steps=1, batch_size=32, minibatch_size=32, epochs=1,
+                           temperature=temperature)
+        record = train_ppo(policy, praise_first(world), world, config,
+                           generator=torch.Generator().manual_seed(0))[0]
+        assert record["kl"] == 0.0 and record["kl_k3"] == 0.0, temperature
+        entropy[temperature] = record["entropy"]
+    assert entropy[0.5] < entropy[2.0], entropy
+
+
+@pytest.mark.task_5_6
+def test_update_diagnostics_count_only_ratios_strictly_outside_the_clip_range():
+    """ρ = 1.5 and 0.5 sit exactly on the edges of 1 ± 0.5: not clipped (|ρ − 1| > ε is strict);
+    with ε = 0.4 both are."""
+    logp_old = f64([-1.0, -2.0])
+    logp = logp_old + torch.log(f64([1.5, 0.5]))  # exp gives back exactly 1.5 and 0.5
+    mask = f64([1.0, 1.0])
+    assert update_diagnostics(logp, logp_old, mask, 0.5)[0] == 0.0
+    assert update_diagnostics(logp, logp_old, mask, 0.4)[0] == 1.0

@@ -1,9 +1,19 @@
 """Reward models: last-token readout, Bradley–Terry training, calibration, saving."""
 
+import math
+
 import pytest
 import torch
+from closeness import check_close
 
-from minirmo.reward import BTConfig, RewardModel, RMConfig, label_pairs, train_bradley_terry
+from minirmo.reward import (
+    BTConfig,
+    RewardModel,
+    RMConfig,
+    bradley_terry_loss,
+    label_pairs,
+    train_bradley_terry,
+)
 from minirmo.world import World
 
 
@@ -92,3 +102,43 @@ def test_recentring_on_other_samples_keeps_the_scale(world):
     assert torch.equal(rm.scale, scale)
     assert abs(rm.score(other).mean()) < 1e-4
     assert torch.allclose(rm.score(other) - rm.score(other).mean(), gaps, atol=1e-5)
+
+
+# --- the Bradley–Terry loss, by hand -----------------------------------------------------------
+
+
+@pytest.mark.task_4_1
+def test_bradley_terry_loss_is_ln_2_at_zero_margin():
+    """Equal scores (no preference learned) give −log σ(0) = ln 2 whatever the scores are."""
+    scores = torch.tensor([0.0, 3.0, -7.5])
+    check_close("loss at margin 0", bradley_terry_loss(scores, scores), math.log(2), 1e-7,
+                "float32 (the models' dtype): ~1 ulp of 0.69")
+
+
+@pytest.mark.task_4_1
+def test_bradley_terry_loss_has_exact_values():
+    """Margins (1, 2): mean of log(1 + e^−1) and log(1 + e^−2); reversed pairs cost log(1 + e)."""
+    chosen = torch.tensor([1.0, 2.5], dtype=torch.float64)
+    rejected = torch.tensor([0.0, 0.5], dtype=torch.float64)
+    expected = (math.log1p(math.exp(-1)) + math.log1p(math.exp(-2))) / 2
+    check_close("loss", bradley_terry_loss(chosen, rejected), expected, 1e-12, "float64, two terms")
+    check_close("reversed pair", bradley_terry_loss(chosen[:1], rejected[:1] + 2),
+                math.log1p(math.e), 1e-12, "float64, one term")
+
+
+@pytest.mark.task_4_1
+def test_bradley_terry_loss_stays_finite_for_huge_margins():
+    """A margin of −400 costs exactly 400 and +400 costs 0 (log σ computed stably, in float32)."""
+    assert bradley_terry_loss(torch.tensor([-200.0]), torch.tensor([200.0])).item() == 400.0
+    assert bradley_terry_loss(torch.tensor([200.0]), torch.tensor([-200.0])).item() == 0.0
+
+
+@pytest.mark.task_4_1
+def test_bradley_terry_loss_gradient_is_minus_sigmoid_of_minus_margin_over_pairs():
+    """d loss/d r_c = −σ(−m)/pairs and d loss/d r_r = +σ(−m)/pairs."""
+    chosen = torch.tensor([1.0, 2.5], dtype=torch.float64, requires_grad=True)
+    rejected = torch.tensor([0.0, 0.5], dtype=torch.float64, requires_grad=True)
+    bradley_terry_loss(chosen, rejected).backward()
+    pull = torch.sigmoid(-torch.tensor([1.0, 2.0], dtype=torch.float64)) / 2
+    check_close("d/d chosen", chosen.grad, -pull, 1e-12, "float64 sigmoid")
+    check_close("d/d rejected", rejected.grad, pull, 1e-12, "float64 sigmoid")

@@ -30,6 +30,10 @@
 # In this tutorial we build that picture from scratch with nothing but Gaussian random
 # numbers. The point: not every kind of proxy error makes the gold score fall. *Which*
 # kind does, and why a learned reward model has exactly that kind.
+#
+# *As a notebook:* open `tutorials/01_goodhart.ipynb` (written by `minirmo handout`, or by
+# `jupytext --to ipynb tutorials/01_goodhart.py`) in Jupyter, or upload it to Colab after `pip
+# install -e .` of the project there. *Time on a laptop CPU (2 cores):* TIME01
 
 # %%
 import os
@@ -237,12 +241,15 @@ print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Implement the estimator.** Write your own `bon_weights(N, n)` (the weights
-#    C(i − 1, n − 1)/C(N, n), computed in log space so N = 10⁵ works) and `bon_estimate`,
-#    and make `tests/test_bon.py` pass against your version.
-# 2. **Move the kink.** Re-run case (b) with the kink at 1.0, 2.0 and 2.5. How do the fitted
-#    α, β and the peak n* change? Predict first: a proxy that is right over more of the
-#    distribution should be harder to overoptimize.
-# 3. **Both at once.** Make the proxy `x + σ·noise` *and* wrong in the tail. How does the
-#    noise level σ move the peak? Does the extrapolation test hold: fit on n ≤ 100 only and
-#    predict the gold gain at n = N?
+# These build on the course's Tasks 2.1–2.2 (the best-of-n weights and estimator) and 3.1–3.4
+# (the forms, their peaks, R² and the fits); `docs/teaching.md` lists every task.
+#
+# 1. **Implement the estimator (Tasks 2.1, 2.2).** In a handout (`minirmo handout DIR`), write
+#    `bon._bon_weight_matrix` (the weights C(i − 1, n − 1)/C(N, n), computed in log space so N =
+#    10⁵ works) and `bon_estimate`, until `pytest -m "task_2_1 or task_2_2"` passes.
+# 2. **Move the kink (Tasks 3.2, 3.4).** Re-run case (b) with the kink at 1.0, 2.0 and 2.5. How
+#    do the fitted α, β and the peak n* change? Predict first: a proxy that is right over more
+#    of the distribution should be harder to overoptimize.
+# 3. **Both at once (Tasks 2.2, 3.4).** Make the proxy `x + σ·noise` *and* wrong in the tail.
+#    How does the noise level σ move the peak? Does the extrapolation test hold: fit on n ≤ 100
+#    only and predict the gold gain at n = N?

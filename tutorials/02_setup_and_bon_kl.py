@@ -21,6 +21,10 @@
 #    unbiased estimator that gets every n from a single pool of samples.
 #
 # This tutorial goes through each one and checks every formula numerically.
+#
+# *As a notebook:* open `tutorials/02_setup_and_bon_kl.ipynb` (written by `minirmo handout`, or
+# by `jupytext --to ipynb tutorials/02_setup_and_bon_kl.py`) in Jupyter, or upload it to Colab
+# after `pip install -e .` of the project there. *Time on a laptop CPU (2 cores):* TIME02
 
 # %%
 import itertools
@@ -319,13 +323,20 @@ print(f"ran in {time.time() - T0:.1f} s; figures in {OUT}/")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Implement the estimator.** Write your own `bon_weights(N, n)` and `bon_estimate`
-#    (hint: log C(a, b) = lgamma(a + 1) − lgamma(b + 1) − lgamma(a − b + 1), and the weights
-#    are a softmax over i) and make `tests/test_bon.py` pass against them. Why must the
-#    weights be computed in log space for N = 2,000?
-# 2. **Implement the exact discrete KL.** Write `bon_kl_exact(probs, rewards, n)` from the
-#    formula in Section 5 and make `tests/test_kl.py` pass. Then prove the limit in case (c):
-#    as n → ∞ the exact KL tends to −log P(R = r_max).
-# 3. **Variance, not just bias.** The "first n samples of the pool" estimator is also
-#    unbiased. Over many independent pools, compare its standard deviation with
-#    `bon_estimate`'s at N = 64 and n = 4, 16, 64. When do the two coincide?
+# These build on the course's Tasks 1.1–1.4 (best-of-n KL, exact and sampled) and 2.1–2.2 (the
+# best-of-n estimator); `docs/teaching.md` lists every task.
+#
+# 1. **Implement the estimator (Tasks 2.1, 2.2).** In a handout (`minirmo handout DIR`), write
+#    the weights and `bon_estimate` (hint: log C(a, b) = lgamma(a + 1) − lgamma(b + 1) −
+#    lgamma(a − b + 1), and the weights are a softmax over i) until `pytest -m "task_2_1 or
+#    task_2_2"` passes. Why must the weights be computed in log space for N = 2,000?
+# 2. **Implement the exact discrete KL (Task 1.2).** Write `bon_kl_exact(probs, rewards, n)`
+#    from the formula in Section 5 until `pytest -m task_1_2` passes. Then prove the limit in
+#    case (c): as n → ∞ the exact KL tends to −log P(R = r_max).
+# 3. **Variance, not just bias (Task 2.2).** The "first n samples of the pool" estimator is also
+#    unbiased. Over many independent pools, compare its standard deviation with `bon_estimate`'s
+#    at N = 64 and n = 4, 16, 64. When do the two coincide?
+# 4. **Three KL estimators (Tasks 1.3, 1.4).** Sample 64 responses from the SFT policy and from
+#    a copy sampled at temperature 1.3, and estimate KL(π_1.3 ‖ π) with k1, k2 and k3
+#    (`kl.sampled_kl`) over 100 batches. Which estimates go negative, which are biased, and
+#    which has the smallest spread?

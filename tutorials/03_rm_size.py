@@ -30,6 +30,12 @@
 #
 # α_bon rises and β_bon, β_RL fall roughly linearly in log(params), and α_RL hardly moves.
 # A smaller β is a slower turn-down: overoptimization sets in later.
+#
+# *As a notebook:* open `tutorials/03_rm_size.ipynb` (written by `minirmo handout`, or by
+# `jupytext --to ipynb tutorials/03_rm_size.py`) in Jupyter, or upload it to Colab after `pip
+# install -e .` of the project there. *Time on a laptop CPU (2 cores):* about 3 to 4 minutes
+# from a cold `runs/tiny` (not measured separately: `minirmo reproduce --preset tiny` trains all
+# of the `tiny` preset's models in 3.5), seconds once it is warm; the `paper` preset 42 minutes.
 
 # %%
 import os
@@ -56,12 +62,15 @@ T0 = time.time()
 # A `Run` owns a folder. The first time a model is needed it is trained and saved under
 # `RUN_DIR/cache/`; every later call (in this tutorial, in the next ones, or in
 # `minirmo reproduce` pointed at the same folder) loads it instead. Fast mode uses the
-# `test` preset (two proxy sizes, about a minute to train from scratch); the full mode uses
-# the `paper` preset (eight sizes over 2.7 orders of magnitude, 42 minutes on 2 CPU cores: point
-# `MINIRMO_RUN_DIR` at a folder where `minirmo reproduce --preset paper` already ran).
+# `test` preset (two proxy sizes, a few minutes to train from scratch); otherwise the `tiny`
+# preset at seed 0 (three sizes, the models of `minirmo reproduce --preset tiny`, about 3.5
+# minutes for one seed on a CPU core, found in `runs/tiny` if that command ran there). The
+# `paper` preset (eight sizes over 2.7 orders of magnitude, 42 minutes a seed) only when
+# asked: set `MINIRMO_PRESET=paper`, and point `MINIRMO_RUN_DIR` at a folder where
+# `minirmo reproduce --preset paper` already ran.
 
 # %%
-PRESET = "test" if FAST else "paper"
+PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 42 min
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
 MOST = run.preset.proxy_data[-1]  # the size study holds the data fixed at the most we have
@@ -77,12 +86,13 @@ print(f"gold RM: {gold_rm.n_params:,} params, agrees with the hidden utility on 
 # %% [markdown]
 # ## Both optimizers against every size
 #
-# `bon_experiment` draws one pool of N initial-policy samples per prompt, scores it with each
+# `studies.bon_rows` draws one pool of N initial-policy samples per prompt, scores it with each
 # proxy and with the gold RM, and reads off best-of-n for every n ≤ N with the unbiased
-# estimator (Tutorial 2). It runs on the whole grid of sizes × data and writes `bon.csv`; we
-# keep the rows on the most data here (Tutorial 4 studies the data axis).
+# estimator (Tutorial 2). It runs on the whole grid of sizes × data (`minirmo bon` writes the
+# same rows to `bon.csv`); we keep the rows on the most data here (Tutorial 4 studies the data
+# axis).
 #
-# `rl_experiment` runs PPO, *without a KL penalty* as in the paper's main results, against
+# `studies.rl_rows` runs PPO, *without a KL penalty* as in the paper's main results, against
 # every proxy size on the most data. Each row is one PPO step: the sampled KL of that
 # step's rollout and the mean proxy and gold scores of the same samples. Scores are relative
 # to the initial policy; gold is in standard deviations of the initial policy's gold scores.
@@ -224,13 +234,16 @@ print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Seeds.** `studies.seed_runs(get_preset("test"), RUN_DIR, seeds=[0, 1, 2])` gives
-#    three runs sharing one folder; repeat the fits on their rows. How much do α_bon and
-#    β_bon move between seeds, compared with how much they move between sizes? Is the
-#    sign of the β_bon slope reliable?
-# 2. **Predict the peak.** Fit the best-of-n form to each size on n ≤ N/16 only
-#    (`analysis.extrapolation_rows` does this) and compare the predicted peak n* (invert
+# These build on the course's Tasks 2.2 (best-of-n), 3.1–3.5 (forms, peaks, fits and the
+# scaling line) and 5.1–5.3 (PPO); `docs/teaching.md` lists every task.
+#
+# 1. **Seeds (Tasks 3.4, 3.5).** `studies.seed_runs(get_preset("test"), RUN_DIR, seeds=[0, 1,
+#    2])` gives three runs sharing one folder; repeat the fits on their rows. How much do α_bon
+#    and β_bon move between seeds, compared with how much they move between sizes? Is the sign
+#    of the β_bon slope reliable?
+# 2. **Predict the peak (Tasks 1.1, 3.2, 3.4).** Fit the best-of-n form to each size on n ≤ N/16
+#    only (`analysis.extrapolation_rows` does this) and compare the predicted peak n* (invert
 #    d*² = log n − (n − 1)/n) with the observed one. Which sizes extrapolate worst, and why?
-# 3. **Where does α_RL go?** The paper finds α_RL roughly constant in RM size. Look at your
-#    α_RL values: do they stay put? Plot gold against d for RL on a log-d axis, where
-#    d(α − β log d)/d is a straight line, and judge whether the form fits at all.
+# 3. **Where does α_RL go? (Tasks 3.3, 3.4)** The paper finds α_RL roughly constant in RM size.
+#    Look at your α_RL values: do they stay put? Plot gold against d for RL on a log-d axis,
+#    where d(α − β log d)/d is a straight line, and judge whether the form fits at all.

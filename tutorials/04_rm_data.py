@@ -23,6 +23,12 @@
 # This tutorial measures it on trained models and reports what this toy shows, whatever
 # that is: a small world with a handful of data sizes is a noisy instrument, and the
 # honest reading of a noisy instrument is part of the lesson.
+#
+# *As a notebook:* open `tutorials/04_rm_data.ipynb` (written by `minirmo handout`, or by
+# `jupytext --to ipynb tutorials/04_rm_data.py`) in Jupyter, or upload it to Colab after `pip
+# install -e .` of the project there. *Time on a laptop CPU (2 cores):* seconds with the warm
+# `runs/tiny` of Tutorial 3 or of `minirmo reproduce --preset tiny`; from cold, up to that
+# command's 3.5 minutes (not measured separately).
 
 # %%
 import os
@@ -50,7 +56,7 @@ T0 = time.time()
 # proxies themselves, so it is the cheap way to see the whole grid.
 
 # %%
-PRESET = "test" if FAST else "paper"
+PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 42 min
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
 DATA = run.preset.proxy_data
@@ -160,13 +166,16 @@ print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Error bars.** Repeat the grid for three seeds (`studies.seed_runs(..., seeds=[0, 1,
-#    2])` gives one run per seed in one folder) and plot the mean and spread of the gold
-#    peak against data. Which of the differences in the table above survive?
-# 2. **RL on the data axis.** `studies.rl_rows([run], [(size, n) for n in DATA])`
-#    runs PPO against one size at every data size. Does RL show the data effect more or
-#    less clearly than best-of-n? (Mind the time: one PPO run per data size.)
-# 3. **Data or epochs?** The paper reports that 4 epochs on 2k comparisons do not help while
-#    1 epoch on 8k does. Make a preset with `dataclasses.replace(preset,
+# These build on the course's Tasks 4.1 (the Bradley–Terry loss every proxy is trained with),
+# 2.2 (best-of-n) and 5.1–5.3 (PPO); `docs/teaching.md` lists every task.
+#
+# 1. **Error bars (Task 2.2).** Repeat the grid for three seeds (`studies.seed_runs(...,
+#    seeds=[0, 1, 2])` gives one run per seed in one folder) and plot the mean and spread of
+#    the gold peak against data. Which of the differences in the table above survive?
+# 2. **RL on the data axis (Tasks 5.1–5.3).** `studies.rl_rows([run], [(size, n) for n in
+#    DATA])` runs PPO against one size at every data size. Does RL show the data effect more
+#    or less clearly than best-of-n? (Mind the time: one PPO run per data size.)
+# 3. **Data or epochs? (Task 4.1)** The paper reports that 4 epochs on 2k comparisons do not
+#    help while 1 epoch on 8k does. Make a preset with `dataclasses.replace(preset,
 #    proxy_train=BTConfig(epochs=4))` and compare a proxy trained for 4 epochs on the smaller
 #    data with the default one on 4× the data: validation accuracy, and gold peak.

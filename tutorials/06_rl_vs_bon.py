@@ -30,6 +30,12 @@
 #
 # This tutorial checks both on trained models, then reads what RL actually writes as it
 # overoptimizes: reward hacking you can read.
+#
+# *As a notebook:* open `tutorials/06_rl_vs_bon.ipynb` (written by `minirmo handout`, or by
+# `jupytext --to ipynb tutorials/06_rl_vs_bon.py`) in Jupyter, or upload it to Colab after `pip
+# install -e .` of the project there. *Time on a laptop CPU (2 cores):* seconds with a warm
+# `runs/tiny` (its PPO runs are cached); from cold, up to the 3.5 minutes of `minirmo reproduce
+# --preset tiny` (not measured separately).
 
 # %%
 import os
@@ -60,7 +66,7 @@ T0 = time.time()
 # on the proxies trained on the most data.
 
 # %%
-PRESET = "test" if FAST else "paper"
+PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 42 min
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
 MOST = run.preset.proxy_data[-1]
@@ -244,14 +250,18 @@ print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **KL penalty.** Run `studies.rl_rows([run], kl_coef=c)` for c = 0.02 and
-#    0.1. The paper found that a penalty acts like early stopping: gold against KL follows
-#    the same frontier, the run just stops earlier on it. Check it on the gold-vs-d plot.
-# 2. **A gentler RL.** Make a preset with `dataclasses.replace(preset, ppo=replace(
-#    preset.ppo, lr=3e-5, steps=60))` and rerun the comparison at equal proxy score. Does
-#    RL's gold at equal proxy move toward best-of-n's, and does its peak rise? What does it
-#    cost in KL?
-# 3. **Catch the hack early.** Using the per-step records (`run.rl(...)`: `length`,
+# These build on the course's Tasks 5.1–5.6 (GAE, the clipped losses, the KL penalty and its
+# controller, the update diagnostics), 1.4 (the sampled KL on the x-axis) and 3.5 (the power
+# law of KL against steps); `docs/teaching.md` lists every task.
+#
+# 1. **KL penalty (Tasks 5.4, 5.5).** Run `studies.rl_rows([run], kl_coef=c)` for c = 0.02 and
+#    0.1. The paper found that a penalty acts like early stopping: gold against KL follows the
+#    same frontier, the run just stops earlier on it. Check it on the gold-vs-d plot.
+# 2. **A gentler RL (Tasks 5.2, 3.5).** Make a preset with `dataclasses.replace(preset,
+#    ppo=replace(preset.ppo, lr=3e-5, steps=60))` and rerun the comparison at equal proxy
+#    score. Does RL's gold at equal proxy move toward best-of-n's, and does its peak rise? What
+#    does it cost in KL?
+# 3. **Catch the hack early (Task 5.6).** Using the per-step records (`run.rl(...)`: `length`,
 #    `entropy`, `truncated`, `proxy`), design a stopping rule that does not look at the gold
-#    score and still stops within a few steps of the gold peak. How well does it transfer
-#    to the other proxy sizes?
+#    score and still stops within a few steps of the gold peak. How well does it transfer to the
+#    other proxy sizes?

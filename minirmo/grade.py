@@ -1,0 +1,281 @@
+"""Grade a student's copy: run each task's tests and write a per-task score.
+
+`grade(DIR)` copies the student's package `DIR/minirmo` into a fresh temporary folder next to
+the *grader's* tests (those of the checkout this package was installed from; a student cannot
+make a task pass by editing the tests), runs pytest there in a subprocess on the task tests
+only (``-m "task_1_1 or task_1_2 or ..."``), and reads each test's outcome and task markers back
+through a small pytest plugin. A task is
+
+    passed            every one of its tests passed
+    not implemented   some test failed on a stub: NotImplementedError("Task X.Y: ...")
+    failed            some test failed otherwise (a wrong result, an exception)
+    error             its test file could not be collected (the package does not import, say)
+
+and scores weight × (tests passed / tests), so a task with 8 of 10 properties right gets 80%.
+The weights default to `minirmo.tasks.TASKS` and can be overridden by a JSON file
+{"2.1": 10, ...}. Two report files are written: the JUnit XML of the pytest run and a
+Gradescope-style ``results.json`` ({"score", "max_score", "tests": [{"name", "score",
+"max_score", "status", "output"}], ...}).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from minirmo.handout import project_root
+from minirmo.tasks import BY_ID, TASKS, Task
+
+# Written into the grading folder and loaded with `pytest -p`: it records, for every test, its
+# task markers, outcome and failure message in the JSON file named by MINIRMO_GRADE_LOG.
+PLUGIN = '''
+import json, os, re
+
+_records = {}
+
+
+def pytest_collection_finish(session):
+    for item in session.items:  # the selected tests only
+        tasks = sorted(m.name[len("task_"):].replace("_", ".") for m in item.iter_markers()
+                       if re.fullmatch(r"task_\\d+_\\d+", m.name))
+        _records[item.nodeid] = {"tasks": tasks, "outcome": "not run", "message": ""}
+
+
+def pytest_runtest_logreport(report):
+    record = _records.get(report.nodeid)
+    if record is None or record["outcome"] in ("failed", "error"):
+        return
+    if report.failed:
+        text = report.longreprtext
+        stub = re.search(r"NotImplementedError: (Task \\d+\\.\\d+: [^\\n]*)", text)
+        crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", "")
+        record["outcome"] = "failed" if report.when == "call" else "error"
+        record["message"] = stub.group(0) if stub else (crash or text[-2000:])
+        record["stub"] = bool(stub)
+    elif report.skipped:
+        record["outcome"] = "skipped"
+    elif report.when == "call":
+        record["outcome"] = "passed"
+
+
+def pytest_collectreport(report):
+    if report.failed:  # a test file that does not import: its tasks are graded "error"
+        _records[report.nodeid] = {"tasks": [], "outcome": "collection error",
+                                   "message": report.longreprtext[-3000:]}
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["MINIRMO_GRADE_LOG"], "w", encoding="utf-8") as f:
+        json.dump(_records, f)
+'''
+
+
+@dataclass
+class TaskResult:
+    """How one task fared: its tests, how many passed, its status and score."""
+
+    task: Task
+    weight: float
+    tests: int
+    passed: int
+    status: str  # "passed", "failed", "not implemented", "no tests" or "error"
+    output: str  # the failing tests and their messages
+    records: dict = field(default_factory=dict)  # {test node id: outcome, message}
+
+    @property
+    def score(self) -> float:
+        return self.weight * self.passed / self.tests if self.tests else 0.0
+
+
+def load_weights(path=None, tasks=TASKS) -> dict[str, float]:
+    """{task id: points}: the registry's weights, updated from the JSON file at `path` if given.
+
+    Raises ValueError naming weights for an unreadable file, an unknown task id or a weight
+    that is not a finite number ≥ 0.
+    """
+    weights = {task.id: float(task.weight) for task in tasks}
+    if path is None:
+        return weights
+    try:
+        given = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"weights: cannot read {path}: {err}") from err
+    if not isinstance(given, dict):
+        raise ValueError(f"weights: {path} must hold a JSON object {{task id: points}}")
+    for task_id, points in given.items():
+        if task_id not in BY_ID:
+            raise ValueError(f"weights: unknown task {task_id!r} in {path}; tasks are "
+                             f"{sorted(BY_ID)}")
+        if isinstance(points, bool) or not isinstance(points, int | float) or not (
+                0 <= points < float("inf")):
+            raise ValueError(f"weights: task {task_id} must be worth a number >= 0, got "
+                             f"{points!r}")
+        if task_id in weights:
+            weights[task_id] = float(points)
+    return weights
+
+
+def _prepare(submission: Path, spec: Path, work: Path, tasks) -> list[str]:
+    """Copy the student's package and the grader's task tests into `work`; return test files."""
+    shutil.copytree(submission / "minirmo", work / "minirmo",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (work / "tests").mkdir()
+    files = sorted({task.tests for task in tasks})
+    helpers = [p.relative_to(spec).as_posix() for p in sorted((spec / "tests").glob("*.py"))
+               if not p.name.startswith("test_")]  # conftest.py and the tests' own helpers
+    for name in [*helpers, *files]:
+        shutil.copyfile(spec / name, work / name)
+    shutil.copyfile(spec / "pyproject.toml", work / "pyproject.toml")  # the markers
+    (work / "_minirmo_grading.py").write_text(PLUGIN, encoding="utf-8")
+    return files
+
+
+def run_tests(submission, spec=None, tasks=TASKS, timeout: float = 900, junit=None):
+    """Run the task tests of `tasks` on the package in `submission`; return per-test records.
+
+    submission: a folder holding the student's `minirmo/` package.
+    spec:       the checkout whose tests are the specification (default: this package's).
+    junit:      where to write the JUnit XML of the run (default: nowhere).
+    Returns ({test node id: {"tasks", "outcome", "message"}}, pytest's output). If pytest runs
+    past `timeout` seconds, every test it did not finish reads "not run".
+    """
+    submission = Path(submission)
+    if not (submission / "minirmo" / "__init__.py").is_file():
+        raise ValueError(f"submission: {submission} holds no minirmo/ package to grade")
+    spec = Path(spec) if spec is not None else project_root()
+    with tempfile.TemporaryDirectory(prefix="minirmo_grade_") as tmp:
+        work = Path(tmp)
+        files = _prepare(submission, spec, work, tasks)
+        log = work / "grade_log.json"
+        xml = work / "junit.xml"
+        command = [sys.executable, "-m", "pytest", "-p", "_minirmo_grading", "-p",
+                   "no:cacheprovider", "-q", "--no-header", "--tb=short",
+                   "--continue-on-collection-errors", "-o",
+                   "junit_family=xunit1",
+                   "--junitxml", str(xml), "-m", " or ".join(t.marker for t in tasks), *files]
+        env = {**os.environ, "MINIRMO_GRADE_LOG": str(log), "PYTHONPATH": str(work),
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        try:
+            result = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True,
+                                    timeout=timeout)
+            output = result.stdout + result.stderr
+        except subprocess.TimeoutExpired as err:
+            output = f"pytest ran past {timeout} s and was stopped\n{err.stdout or ''}"
+        records = json.loads(log.read_text(encoding="utf-8")) if log.is_file() else {}
+        if junit is not None and xml.is_file():
+            shutil.copyfile(xml, junit)
+    return records, output
+
+
+def summarize(records: dict, weights: dict[str, float], tasks=TASKS) -> list[TaskResult]:
+    """One `TaskResult` per task from the per-test records of `run_tests`."""
+    results = []
+    for task in tasks:
+        mine = {node: r for node, r in records.items() if task.id in r["tasks"]}
+        passed = sum(r["outcome"] == "passed" for r in mine.values())
+        failing = {node: r for node, r in mine.items() if r["outcome"] != "passed"}
+        broken = records.get(task.tests, {})
+        if broken.get("outcome") == "collection error":
+            status = "error"
+            failing = {task.tests: broken}
+        elif not mine:
+            status = "no tests"
+        elif not failing:
+            status = "passed"
+        elif any(r.get("stub") for r in failing.values()):
+            status = "not implemented"
+        else:
+            status = "failed"
+        output = "\n".join(f"{node.split('::')[-1]}: {r['outcome']}: {r['message']}".strip()
+                           for node, r in failing.items())
+        results.append(TaskResult(task, weights[task.id], len(mine), passed, status,
+                                  f"{passed}/{len(mine)} tests passed" + (
+                                      f"\n{output}" if output else ""), mine))
+    return results
+
+
+def table(results: list[TaskResult]) -> str:
+    """The per-task table that `minirmo grade` prints."""
+    width = max(len(r.task.title) for r in results)
+    lines = [f"{'task':<5} {'statement':<{width}} {'tests':>5} {'passed':>6}  "
+             f"{'status':<15} {'score':>11}"]
+    for r in results:
+        lines.append(f"{r.task.id:<5} {r.task.title:<{width}} {r.tests:>5} {r.passed:>6}  "
+                     f"{r.status:<15} {r.score:>5.1f}/{r.weight:<5g}")
+    total, most = sum(r.score for r in results), sum(r.weight for r in results)
+    lines.append(f"{'total':<5} {'':<{width}} {'':>5} {'':>6}  {'':<15} {total:>5.1f}/{most:<5g}")
+    return "\n".join(lines)
+
+
+def gradescope(results: list[TaskResult], seconds: float) -> dict:
+    """The Gradescope autograder's results.json for these results."""
+    return {
+        "score": round(sum(r.score for r in results), 4),
+        "max_score": sum(r.weight for r in results),
+        "execution_time": round(seconds, 1),
+        "output": table(results),
+        "tests": [{"name": r.task.message, "score": round(r.score, 4), "max_score": r.weight,
+                   "status": "passed" if r.status == "passed" else "failed",
+                   "output": f"{r.status}: {r.output}"} for r in results],
+    }
+
+
+def grade(submission, out=None, weights=None, task_ids=None, spec=None,
+          timeout: float = 900) -> list[TaskResult]:
+    """Grade the package in `submission`; write junit.xml and results.json into `out`.
+
+    out: report folder (default: SUBMISSION/grading). weights: a JSON file of points per task
+    (see `load_weights`). task_ids: grade only these tasks (e.g. ["2.1", "2.2"] for one
+    week's assignment). spec: the checkout whose tests are the specification.
+    """
+    tasks = TASKS if not task_ids else tuple(_task(t) for t in task_ids)
+    points = load_weights(weights)
+    out = Path(out) if out is not None else Path(submission) / "grading"
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    records, output = run_tests(submission, spec, tasks, timeout, junit=out / "junit.xml")
+    results = summarize(records, points, tasks)
+    if not records:  # pytest never got to run a test (a syntax error, a bad import): say why
+        for r in results:
+            r.status = "error"
+            r.output += f"\npytest did not run:\n{output[-3000:]}"
+    report = gradescope(results, time.time() - start)
+    (out / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+    return results
+
+
+def _task(task_id: str) -> Task:
+    if task_id not in BY_ID:
+        raise ValueError(f"tasks: unknown task {task_id!r}; choose from {sorted(BY_ID)}")
+    return BY_ID[task_id]
+
+
+def add_command(commands) -> None:
+    """Register `minirmo grade [DIR]` on the CLI's subparsers."""
+    parser = commands.add_parser("grade", help="run each task's tests on a student's copy and "
+                                 "write a per-task score (JUnit XML and results.json)")
+    parser.add_argument("dir", nargs="?", default=".",
+                        help="the student's project, holding minirmo/ (default: .)")
+    parser.add_argument("--out", default=None, help="report folder (default: DIR/grading)")
+    parser.add_argument("--weights", default=None,
+                        help='JSON file of points per task, e.g. {"2.1": 10} (default: the '
+                             "registry's, minirmo/tasks.py)")
+    parser.add_argument("--tasks", default=None,
+                        help="comma-separated task ids to grade, e.g. 2.1,2.2 (default: all)")
+    parser.add_argument("--timeout", type=float, default=900,
+                        help="seconds before the test run is stopped (default: 900)")
+    parser.set_defaults(course_command=_cmd_grade)
+
+
+def _cmd_grade(args) -> None:
+    task_ids = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
+    out = Path(args.out) if args.out else Path(args.dir) / "grading"
+    results = grade(args.dir, out, args.weights, task_ids, timeout=args.timeout)
+    print(table(results))
+    print(f"wrote {out / 'junit.xml'} and {out / 'results.json'}")
