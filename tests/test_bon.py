@@ -1,4 +1,5 @@
-"""The unbiased best-of-n estimator, and regressional vs extremal Goodhart under best-of-n."""
+"""The unbiased best-of-n estimator, and regressional, extremal and catastrophic (heavy-tailed)
+Goodhart under best-of-n."""
 
 import itertools
 import math
@@ -334,3 +335,33 @@ def test_bon_estimate_averages_over_prompts():
     ones = [bon_estimate(proxy[i], gold[i], [1, 2, 3]) for i in range(2)]
     for k, name in enumerate(["proxy", "gold"]):
         check_close(name, both[k], (ones[0][k] + ones[1][k]) / 2, 1e-12, "float64 means")
+
+
+def student_t3(shape, generator) -> torch.Tensor:
+    """Student-t samples with 3 degrees of freedom: z / sqrt(χ²₃ / 3), from `generator`."""
+    z = torch.randn(shape, generator=generator, dtype=torch.float64)
+    chi2 = (torch.randn((*shape, 3), generator=generator, dtype=torch.float64) ** 2).sum(-1)
+    return z / torch.sqrt(chi2 / 3)
+
+
+@pytest.mark.task_2_2
+@settings(max_examples=8, deadline=None)
+@given(st.integers(min_value=0, max_value=2**31 - 1))
+def test_catastrophic_goodhart_heavy_tailed_error_buys_proxy_not_gold(seed):
+    """With proxy = gold + a heavy-tailed error (Student-t, 3 degrees of freedom), best-of-n's
+    gold gain peaks and then shrinks towards zero while the proxy keeps climbing (Kwa et al.
+    2024): the largest proxy scores are mostly error. The same error with Gaussian tails only
+    raises gold (the regressional test above).
+
+    Gold ~ N(0, 1), 128 prompts x N = 8,192. Over 40 seeds the gold at n = N was at most 34% of
+    its peak (bound: 50%), the peak came at n <= 64, and the proxy at N was at least 29x the
+    peak gold (bound: 10x).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    gold = torch.randn(128, 8192, generator=gen, dtype=torch.float64)  # (prompts, N)
+    ns = [2**k for k in range(14)]  # 1 ... 8,192 = N
+    proxy_est, gold_est = bon_estimate(gold + student_t3(gold.shape, gen), gold, ns)
+    peak = int(gold_est.argmax())
+    assert ns[peak] <= 64 and gold_est[peak] > 0.5
+    assert gold_est[-1] < 0.5 * gold_est[peak]
+    assert proxy_est[-1] > 10 * gold_est[peak] and (proxy_est.diff() >= 0).all()

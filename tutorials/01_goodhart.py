@@ -218,6 +218,46 @@ plt.close(fig)
 print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 
 # %% [markdown]
+# ## (c) Catastrophic Goodhart: the noise has heavy tails
+#
+# Case (a) had *light-tailed* noise, and selecting harder always helped. Kwa et al. (2024)
+# ask what happens when the proxy's error is *heavy-tailed*: most errors are small, but a
+# few are huge. Take Student-t noise with 3 degrees of freedom: its bulk looks like a
+# Gaussian's, but P(error > t) falls like t⁻³ instead of like exp(−t²/2).
+#
+# Now think about the winner of a large pool. To have the highest proxy it needs a large
+# x *or* a large error, and a large error is far cheaper to find: the tail of the error
+# outruns the tail of x. Selecting harder buys error, not quality. The proxy can climb as
+# high as we like while the gold gain of the winner falls back towards zero.
+
+# %%
+proxy_c = x + rng.standard_t(3, size=(PROMPTS, N))
+proxy_bon_c, gold_bon_c = (v.numpy() for v in bon_estimate(proxy_c, x, ns.tolist()))
+peak_c = int(np.argmax(gold_bon_c))
+print(f"heavy-tailed: gold peaks at n={ns[peak_c]} ({gold_bon_c[peak_c]:+.3f}) and falls to "
+      f"{gold_bon_c[-1]:+.3f} at n={ns[-1]}, while the proxy climbs to {proxy_bon_c[-1]:+.1f}")
+
+fig, ax = plt.subplots(figsize=(5.5, 3.8))
+for label, p, g, colour in (("(a) Gaussian noise", proxy_bon_a, gold_bon_a, "C0"),
+                            ("(c) Student-t(3) noise", proxy_bon_c, gold_bon_c, "C3")):
+    ax.plot(d, g - g[0], "o-", ms=3, color=colour, label=f"{label}: gold")
+    ax.plot(d, p - p[0], "--", color=colour, lw=1, label=f"{label}: proxy")
+ax.set_ylim(-0.5, 4)
+ax.set_xlabel("d = sqrt(KL)")
+ax.set_ylabel("score gain over n = 1")
+ax.legend(fontsize=7)
+fig.tight_layout()
+fig.savefig(OUT / "01_heavy_tails.png", dpi=120)
+plt.close(fig)
+
+# %% [markdown]
+# Same signal, same noise in the bulk, opposite fates: with Gaussian noise the gold gain keeps
+# rising; with heavy-tailed noise it peaks after a few dozen samples and decays while the
+# proxy (clipped in the figure) runs off. Kwa et al. show this is the general rule, and that
+# a KL penalty cannot rule it out: heavy-tailed errors can be bought at almost no KL.
+# `tests/test_bon.py` pins it at every seed Hypothesis tries.
+
+# %% [markdown]
 # ## Why the paper's proxies peak
 #
 # Noise alone (case a) costs you some of the gain but never turns it negative: the gold score
