@@ -10,10 +10,14 @@ seed.
 """
 
 import argparse
+import os
 import sys
 import time
 
+import torch
+
 from minirmo import findings
+from minirmo.reproduce import prepare_in_parallel
 from minirmo.runs.presets import get_preset
 from minirmo.runs.studies import bon_rows, kl_penalty_rows, rl_rows, rm_rows, seed_runs
 
@@ -23,12 +27,17 @@ def main() -> None:
     parser.add_argument("--preset", default="test")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", default=None, help="run folder (default: runs/robust-PRESET)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="seeds trained at once, one process and thread each")
     args = parser.parse_args()
-    preset = get_preset(args.preset)
+    preset, out = get_preset(args.preset), args.out or f"runs/robust-{args.preset}"
+    torch.set_num_threads(1)  # as the `minirmo` command: the same bits as its runs
     table, start = {}, time.time()
-    for seed in args.seeds:  # one seed at a time, so a table row appears as soon as it is done
-        runs = seed_runs(preset, args.out or f"runs/robust-{args.preset}", seeds=[seed],
-                         progress=False)
+    if args.jobs > 1 and len(args.seeds) > 1:
+        prepare_in_parallel(seed_runs(preset, out, seeds=args.seeds), "findings",
+                            jobs=min(args.jobs, len(args.seeds)))
+    for seed in args.seeds:  # loads what the workers trained (or trains it, with --jobs 1)
+        runs = seed_runs(preset, out, seeds=[seed], progress=False)
         rows = {"rm": rm_rows(runs), "bon": bon_rows(runs), "rl": rl_rows(runs),
                 "kl_penalty": kl_penalty_rows(runs)}
         table[seed] = findings.check(rows)

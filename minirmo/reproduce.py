@@ -139,17 +139,18 @@ def reproduce(runs: list[Run]) -> str:
 
 
 def prepare(runs: list[Run], command: str, kl_coef: float = 0.0) -> None:
-    """Train and cache every artefact `command` ("bon", "rl" or "reproduce") needs; write no
+    """Train and cache every artefact `command` ("bon", "rl" or "reproduce"; "findings" is
+    what `findings.check` reads: reproduce without the policy-size study) needs; write no
     file. Running the command afterwards only loads."""
     if command == "rl":
         rl_rows(runs, kl_coef=kl_coef)
         return
     rm_rows(runs)
     bon = bon_rows(runs)
-    if command == "reproduce":
+    if command in ("reproduce", "findings"):
         rl = rl_rows(runs)
         kl_penalty_rows(runs)
-        if runs[0].preset.large_policy is not None:
+        if command == "reproduce" and runs[0].preset.large_policy is not None:
             policy_size_rows(runs, bon, rl)
 
 
