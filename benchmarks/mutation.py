@@ -1,6 +1,6 @@
 """Mutation score of the course's spec: does a wrong implementation of each task fail its tests?
 
-    python benchmarks/mutation.py                 # kl, bon, fit, ppo, reward (about 15 min)
+    python benchmarks/mutation.py                 # kl, bon, fit, ppo, reward (about 20 min)
     python benchmarks/mutation.py kl bon          # some modules only
     python benchmarks/mutation.py --timeout 600 --max-children 2
 

@@ -1,8 +1,9 @@
 """The course kit: the task registry, the handout it cuts, and the grader's round trip.
 
 This file is the instructor's: `minirmo handout` leaves it out of the student's copy. It writes
-one handout (about 6 s), collects its tests (about 8 s) and grades it with one module solved
-(one pytest run in a subprocess, about 20 s), on 2 CPU cores.
+one handout (about 6 s), collects its tests (about 9 s), grades it with one module solved (one
+pytest run in a subprocess, about 20 s) and once with a broken module (about 7 s), on 2 CPU
+cores.
 """
 
 import ast

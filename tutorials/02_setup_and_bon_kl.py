@@ -24,7 +24,8 @@
 #
 # *As a notebook:* open `tutorials/02_setup_and_bon_kl.ipynb` (written by `minirmo handout`, or
 # by `jupytext --to ipynb tutorials/02_setup_and_bon_kl.py`) in Jupyter, or upload it to Colab
-# after `pip install -e .` of the project there. *Time on a laptop CPU (2 cores):* TIME02
+# after `pip install -e .` of the project there. *Time on a laptop CPU (2 cores):* about 8
+# seconds (fewer samples in fast mode, `MINIRMO_FAST=1`).
 
 # %%
 import itertools
