@@ -102,10 +102,15 @@ def rl_proxy_rises(rows):
     return least > 0.5, f"smoothed proxy rises by at least {least:.2f}"
 
 
+def _smoothed_peak(curve) -> tuple[list[float], int]:
+    """An RL curve's smoothed gold and the index of its peak."""
+    gold = smooth([r["gold"] for r in curve])
+    return gold, max(range(len(gold)), key=gold.__getitem__)
+
+
 def _rl_falls(curve) -> tuple[bool, str]:
-    gold, proxy = smooth([r["gold"] for r in curve]), smooth([r["proxy"] for r in curve])
-    holds, figures = _falls(gold, proxy)
-    top = max(range(len(gold)), key=gold.__getitem__)
+    gold, top = _smoothed_peak(curve)
+    holds, figures = _falls(gold, smooth([r["proxy"] for r in curve]))
     return holds, f"smoothed gold peaks at step {curve[top]['step']}, {figures}"
 
 
@@ -124,10 +129,11 @@ def rl_overoptimizes(rows):
 
 
 def rl_largest_later_higher(rows):
-    small, large = _smallest_and_largest(rows["rl"])
-    s, b = (max(smooth([r["gold"] for r in c])) for c in (small, large))
-    (ks, kb) = (c[max(range(len(c)), key=smooth([r["gold"] for r in c]).__getitem__)]["kl"]
-                for c in (small, large))
+    peaks = []
+    for curve in _smallest_and_largest(rows["rl"]):
+        gold, top = _smoothed_peak(curve)
+        peaks.append((gold[top], curve[top]["kl"]))
+    (s, ks), (b, kb) = peaks
     return b > s and kb > ks, f"smoothed peak gold {b:.2f} at KL {kb:.1f} vs {s:.2f} at {ks:.1f}"
 
 
