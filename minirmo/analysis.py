@@ -150,11 +150,11 @@ def scaling(fits) -> dict:
         by_seed = group(rows, "seed")
         if len({r["rm_params"] for r in rows}) < 2:
             continue
+        mean_rows = sorted(by_seed[(MEAN,)], key=lambda r: r["rm_params"])
         for coef in ("alpha", "beta"):
             def line(seed_rows, coef=coef):
                 return fit.fit_scaling([r["rm_params"] for r in seed_rows],
                                        [r[coef] for r in seed_rows])
-            mean_rows = sorted(by_seed[(MEAN,)], key=lambda r: r["rm_params"])
             per_seed = [line(r).slope for (s,), r in by_seed.items() if s != MEAN]
             out[f"{coef}_{method}"] = Scaling(
                 line(mean_rows), Interval.of(per_seed),

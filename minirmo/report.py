@@ -10,15 +10,11 @@ from minirmo import findings
 from minirmo.analysis import (
     MEAN,
     Interval,
-    curves,
-    extrapolation_rows,
-    fit_curve,
     group,
     kl_exponent,
     most_data,
     peak,
     per_seed,
-    seed_mean,
 )
 from minirmo.fit import PAPER_COEFFICIENTS
 
@@ -57,23 +53,24 @@ def bon_table(bon, rm_rows) -> str:
     return "\n".join(lines)
 
 
-def rl_table(rl) -> str:
+def rl_table(rl, fits) -> str:
     """Per proxy: KL reached, where gold peaks, gold and proxy at the end, the RL form's R² on
-    the seed-mean curve and the KL-growth exponent k of KL ≈ c·step^k."""
+    the seed-mean curve (from `fits`, analysis.fit_rows) and the KL-growth exponent k of
+    KL ≈ c·step^k."""
     measures = {"KL end": lambda c: c[-1]["kl"], "peak step": lambda c: peak(c)["step"],
                 "peak gold": lambda c: peak(c)["gold"], "gold end": lambda c: c[-1]["gold"],
                 "proxy end": lambda c: c[-1]["proxy"], "k": kl_exponent}
     values = {name: per_seed(rl, m) for name, m in measures.items()}
-    mean_curves = curves(seed_mean(rl))
+    r2 = {(f["method"], f["rm_params"], f["rm_data"]): f["r2"] for f in fits
+          if f["method"] == "rl" and f["seed"] == MEAN}
     lines = [f"RL, seeds {_seeds(rl)}: mean [min, max] over seeds",
              f"{'proxy params':>12} {'pairs':>6} {'KL end':>19} {'peak step':>16} "
              f"{'peak gold':>19} {'gold end':>21} {'proxy end':>19} {'k':>19} {'R2':>5}"]
     for key in values["KL end"]:
-        r2 = fit_curve(mean_curves[(*key, MEAN)], "rl").r2
         v = {name: values[name][key] for name in values}
         lines.append(f"{key[1]:>12,} {key[2]:>6} {v['KL end']:>19.1f} {v['peak step']:>16.0f} "
                      f"{v['peak gold']:>19.2f} {v['gold end']:>21.2f} {v['proxy end']:>19.2f} "
-                     f"{v['k']:>19.2f} {r2:>5.2f}")
+                     f"{v['k']:>19.2f} {r2[key]:>5.2f}")
     return "\n".join(lines)
 
 
@@ -107,9 +104,9 @@ def coefficients_table(fits, scaling) -> str:
     return "\n".join(lines)
 
 
-def extrapolation_line(bon) -> str:
-    """How well the best-of-n form fitted on n ≤ N/16 predicts gold at n = N."""
-    rows = extrapolation_rows(bon)
+def extrapolation_line(rows) -> str:
+    """How well the best-of-n form fitted on n ≤ N/16 predicts gold at n = N
+    (`rows`: analysis.extrapolation_rows)."""
     mean = [abs(r["error"]) for r in rows if r["seed"] == MEAN]
     seeds = [abs(r["error"]) for r in rows if r["seed"] != MEAN]
     return (f"BoN form fitted on n <= N/16 predicts gold at n = N within {np.median(mean):.2f} "

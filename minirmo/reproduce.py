@@ -87,11 +87,11 @@ def rl_command(runs: list[Run], kl_coef: float = 0.0) -> str:
     """`minirmo rl`: rl.csv, rl_samples.txt, rl.png, rl_kl_vs_step.png and the RL table."""
     write_config(runs)
     rl = _rl(runs, kl_coef)
-    rl_mean = analysis.seed_mean(rl)
-    plots.plot_scores_vs_kl(rl_mean, analysis.fit_rows(rl), "rl", runs[0].out / "rl.png")
+    rl_mean, fits = analysis.seed_mean(rl), analysis.fit_rows(rl)
+    plots.plot_scores_vs_kl(rl_mean, fits, "rl", runs[0].out / "rl.png")
     plots.plot_kl_vs_step(rl_mean, analysis.per_seed(rl, analysis.kl_exponent),
                           runs[0].out / "rl_kl_vs_step.png")
-    return "\n\n".join([report.rl_table(rl), report.findings_summary({"rl": rl})])
+    return "\n\n".join([report.rl_table(rl, fits), report.findings_summary({"rl": rl})])
 
 
 def reproduce(runs: list[Run]) -> str:
@@ -124,8 +124,8 @@ def reproduce(runs: list[Run]) -> str:
     plots.plot_kl_penalty(analysis.seed_mean(penalty, ("method", "kl_coef", "rm_params")),
                           out / "kl_penalty.png")
     plots.plot_extrapolation(bon_mean, extrapolation, out / "bon_extrapolation.png")
-    sections = [report.gold_line(rm), report.bon_table(bon, rm), report.rl_table(rl),
-                report.coefficients_table(fits, scaling), report.extrapolation_line(bon)]
+    sections = [report.gold_line(rm), report.bon_table(bon, rm), report.rl_table(rl, fits),
+                report.coefficients_table(fits, scaling), report.extrapolation_line(extrapolation)]
     if runs[0].preset.large_policy is not None:
         with study("policy-size"):
             policy_size = policy_size_rows(runs, bon, rl)
