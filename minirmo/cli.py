@@ -3,6 +3,7 @@
     minirmo bon --preset tiny --out runs/tiny          best-of-n against every proxy RM
     minirmo rl  --preset tiny --out runs/tiny          PPO against every proxy size (most data)
     minirmo reproduce --preset tiny --out runs/tiny    every study, CSV and figure of the paper
+    minirmo ensembles --preset tiny --out runs/tiny    proxy ensembles against overoptimization
     minirmo handout DIR / minirmo grade [DIR]          the course kit (docs/teaching.md)
 
 Each runs the preset's default seeds, or `--seeds 0 1 2`, or one `--seed S`. Every command
@@ -21,6 +22,7 @@ from minirmo import grade, handout
 from minirmo.reproduce import (
     StudyFailed,
     bon_command,
+    ensembles_command,
     prepare_in_parallel,
     reproduce,
     rl_command,
@@ -37,7 +39,9 @@ def main(argv=None) -> None:
     rl.add_argument("--kl-coef", type=float, default=0.0,
                     help="per-token KL penalty coefficient (default: 0, as in the paper)")
     repro = commands.add_parser("reproduce", help="every study and figure of the paper")
-    for command in (bon, rl, repro):
+    ensembles = commands.add_parser("ensembles", help="best-of-n and PPO against ensembles "
+                                    "of proxies, with and without label noise")
+    for command in (bon, rl, repro, ensembles):
         command.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
                              help="experiment size (default: tiny)")
         command.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
@@ -66,6 +70,8 @@ def main(argv=None) -> None:
         jobs = args.jobs or min(len(runs), os.cpu_count() or 1)
         if jobs < 1:
             raise ValueError(f"jobs: must be >= 1, got {args.jobs}")
+        if args.command == "ensembles" and preset.ensembles is None:
+            raise ValueError(f"preset: {args.preset!r} has no ensembles study")
     except ValueError as err:
         parser.error(str(err))
     # These models are small: one thread each is fastest, and a thread count that never
@@ -79,6 +85,8 @@ def main(argv=None) -> None:
             print(bon_command(runs))
         elif args.command == "rl":
             print(rl_command(runs, args.kl_coef))
+        elif args.command == "ensembles":
+            print(ensembles_command(runs))
         else:
             print(reproduce(runs))
     except StudyFailed as err:

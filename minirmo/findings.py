@@ -144,6 +144,36 @@ def kl_penalty_holds_kl(rows):
     return last < first / 2, f"final KL {last:.1f} at {coefs[-1]:g} vs {first:.1f} at {coefs[0]:g}"
 
 
+def _gold_lost(curve, method: str) -> float:
+    """Gold lost from a curve's peak to its end (RL: smoothed over steps)."""
+    gold = [r["gold"] for r in curve]
+    gold = smooth(gold) if method == "rl" else gold
+    return max(gold) - gold[-1]
+
+
+def ensemble_losses(rows, method: str) -> dict:
+    """{(label_noise, objective): gold lost from peak to end} for one seed's ensembles rows;
+    "single" is the mean over the members optimized alone (PPO: member 0 only)."""
+    losses = {}
+    for (noise, objective), curves in group([r for r in rows if r["method"] == method],
+                                            "label_noise", "objective").items():
+        per_member = group(curves, "member").values()
+        losses[noise, objective] = (sum(_gold_lost(c, method) for c in per_member)
+                                    / len(per_member))
+    return losses
+
+
+def _ensemble_beats_single(method: str, objectives: tuple):
+    def check(rows):
+        losses = ensemble_losses(rows["ensembles"], method)
+        noises = sorted({noise for noise, _ in losses})
+        holds = all(losses[n, o] < losses[n, "single"] for n in noises for o in objectives)
+        return holds, "; ".join(
+            f"{n:.0%} noise: single loses {losses[n, 'single']:.2f}, "
+            + ", ".join(f"{o} {losses[n, o]:.2f}" for o in objectives) for n in noises)
+    return check
+
+
 FINDINGS = [
     Finding("gold_agrees", "the gold RM agrees with the hidden utility on >= 80% of held-out "
             "broad pairs", ("rm",), gold_agrees),
@@ -168,6 +198,17 @@ FINDINGS = [
             pinned=False),
     Finding("kl_penalty_holds_kl", "the largest KL penalty ends at less than half the "
             "unpenalized KL", ("kl_penalty",), kl_penalty_holds_kl),
+    Finding("ensembles_bon_conservative", "ensembles, best-of-n, at every noise level: WCO and "
+            "UWO each lose less gold from peak to n = N than a member alone (mean over "
+            "members)", ("ensembles",), _ensemble_beats_single("bon", ("wco", "uwo")),
+            pinned=False),
+    Finding("ensembles_bon_mean", "ensembles, best-of-n, at every noise level: the mean "
+            "loses less gold than a member alone", ("ensembles",),
+            _ensemble_beats_single("bon", ("mean",)), pinned=False),
+    Finding("ensembles_rl_conservative", "ensembles, PPO, at every noise level: WCO and UWO "
+            "each lose less gold from their smoothed peak to the last step than member 0 "
+            "alone", ("ensembles",), _ensemble_beats_single("rl", ("wco", "uwo")),
+            pinned=False),
 ]
 
 

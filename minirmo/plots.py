@@ -293,3 +293,37 @@ def plot_policy_size(policy_mean, path):
     axes[0].set_ylabel("gold gain over the initial policy")
     axes[1].legend(fontsize=6, title=_seeds_note(policy_mean), title_fontsize=6)
     _save(fig, path)
+
+
+OBJECTIVE_STYLES = {"single": ("tab:grey", "a member alone"), "mean": ("tab:blue", "mean"),
+                    "wco": ("tab:red", "worst case (WCO)"),
+                    "uwo": ("tab:green", "uncertainty-weighted (UWO)")}
+
+
+def plot_ensembles(ensemble_mean, path):
+    """Coste et al.'s Figure 1: gold against sqrt(KL) for a member alone and for each ensemble
+    objective, best-of-n (top) and RL (bottom), one column per label-noise level.
+
+    ensemble_mean: `analysis.seed_mean` rows keyed by method, label_noise and objective (the
+    single-member curve averages members and seeds)."""
+    noises = sorted({r["label_noise"] for r in ensemble_mean})
+    methods = [m for m in ("bon", "rl") if any(r["method"] == m for r in ensemble_mean)]
+    fig, axes = plt.subplots(len(methods), len(noises), figsize=(5.2 * len(noises),
+                             4.0 * len(methods)), squeeze=False, sharey="row")
+    for row, method in zip(axes, methods, strict=True):
+        for ax, noise in zip(row, noises, strict=True):
+            panel = [r for r in ensemble_mean if r["method"] == method
+                     and r["label_noise"] == noise]
+            for (objective,), curve in group(panel, "objective").items():
+                colour, label = OBJECTIVE_STYLES[objective]
+                d = sqrt_kl(curve)
+                ax.plot(d, [r["gold"] for r in curve], "-o", ms=2.5, color=colour, label=label)
+                _band(ax, d, curve, "gold", colour)
+            ax.axhline(0, color="grey", lw=0.5)
+            kl_axis(ax)
+            ax.set_title(f"{LABELS[method]}, {noise:.0%} label noise", fontsize=10)
+        row[0].set_ylabel("gold score")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"proxy ensembles: gold against KL ({_seeds_note(ensemble_mean)}; a member "
+                 "alone: mean over members too)", fontsize=10)
+    _save(fig, path)

@@ -129,6 +129,34 @@ def policy_size_summary(rows) -> str:
     return "\n".join(lines)
 
 
+def ensembles_table(rows) -> str:
+    """Per method, noise level and objective: gold at the peak, at the end and lost between
+    them, over seeds; "single" averages the members optimized alone (PPO: member 0)."""
+    lines = [f"ensembles of {max(r['members'] for r in rows)} proxies of "
+             f"{rows[0]['rm_params']:,} params on {rows[0]['rm_data']:,} comparisons, seeds "
+             f"{_seeds(rows)}: mean [min, max] over seeds (RL: gold smoothed over 3 steps)",
+             f"{'method':>6} {'noise':>5} {'objective':>9} {'peak gold':>19} {'gold end':>21} "
+             f"{'gold lost':>19}"]
+    by_seed = group(rows, "seed")
+    for method in ("bon", "rl"):
+        keys = group([r for r in rows if r["method"] == method], "label_noise", "objective")
+        for noise, objective in keys:
+            values = {"peak": [], "end": [], "lost": []}
+            for seed_rows in by_seed.values():
+                curves = group([r for r in seed_rows if r["method"] == method
+                                and r["label_noise"] == noise
+                                and r["objective"] == objective], "member").values()
+                golds = [[r["gold"] for r in c] for c in curves]
+                golds = [findings.smooth(g) if method == "rl" else g for g in golds]
+                values["peak"].append(np.mean([max(g) for g in golds]))
+                values["end"].append(np.mean([g[-1] for g in golds]))
+            values["lost"] = np.subtract(values["peak"], values["end"])
+            peak_gold, end, lost = (Interval.of(values[k]) for k in ("peak", "end", "lost"))
+            lines.append(f"{method:>6} {noise:>5.0%} {objective:>9} {peak_gold:>19.2f} "
+                         f"{end:>21.2f} {lost:>19.2f}")
+    return "\n".join(lines)
+
+
 def findings_summary(studies: dict) -> str:
     """Every finding whose studies ran, as "holds in k of n seeds" with each seed's figures."""
     per_seed_results = {seed: findings.check(rows)

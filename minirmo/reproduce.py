@@ -13,6 +13,8 @@
 * **KL penalty**: RL against the smallest proxy at several KL coefficients;
 * **policy size**: the RM-size study from a larger initial policy judged by the same gold RM
   (Section 3.4), unless the preset's `large_policy` is None;
+* **ensembles** (beyond the paper, `ensembles_command`): best-of-n and RL against ensembles of
+  proxies with and without label noise, unless the preset's `ensembles` is None;
 
 and prints every finding as "holds in k of n seeds".
 """
@@ -29,6 +31,7 @@ from minirmo.runs.presets import Preset
 from minirmo.runs.run import Run
 from minirmo.runs.studies import (
     bon_rows,
+    ensemble_rows,
     kl_penalty_rows,
     policy_size_rows,
     rl_rows,
@@ -94,6 +97,27 @@ def rl_command(runs: list[Run], kl_coef: float = 0.0) -> str:
     return "\n\n".join([report.rl_table(rl, fits), report.findings_summary({"rl": rl})])
 
 
+ENSEMBLE_CURVE = ("method", "label_noise", "objective")  # a member alone: members averaged
+
+
+def _ensembles(runs: list[Run]) -> tuple[list[dict], str]:
+    out = runs[0].out
+    with study("ensembles"):
+        rows = ensemble_rows(runs)
+        write_csv(out / "ensembles.csv", rows)
+    plots.plot_ensembles(analysis.seed_mean(rows, ENSEMBLE_CURVE), out / "ensembles.png")
+    return rows, report.ensembles_table(rows)
+
+
+def ensembles_command(runs: list[Run]) -> str:
+    """`minirmo ensembles`: ensembles.csv, ensembles.png, the table and its findings."""
+    if runs[0].preset.ensembles is None:
+        raise ValueError(f"preset: {runs[0].preset.name!r} has no ensembles study")
+    write_config(runs)
+    rows, table = _ensembles(runs)
+    return "\n\n".join([table, report.findings_summary({"ensembles": rows})])
+
+
 def reproduce(runs: list[Run]) -> str:
     """Run every study, write every CSV and figure into the runs' folder, return the summary."""
     out = runs[0].out
@@ -133,17 +157,25 @@ def reproduce(runs: list[Run]) -> str:
         plots.plot_policy_size(analysis.seed_mean(
             policy_size, ("policy_params", "method", "rm_params")), out / "policy_size.png")
         sections.append(report.policy_size_summary(policy_size))
-    sections.append(report.findings_summary(
-        {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty}))
+    studies = {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty}
+    if runs[0].preset.ensembles is not None:
+        studies["ensembles"], table = _ensembles(runs)
+        sections.append(table)
+    sections.append(report.findings_summary(studies))
     return "\n\n".join(sections)
 
 
 def prepare(runs: list[Run], command: str, kl_coef: float = 0.0) -> None:
-    """Train and cache every artefact `command` ("bon", "rl" or "reproduce"; "findings" is
-    what `findings.check` reads: reproduce without the policy-size study) needs; write no
-    file. Running the command afterwards only loads."""
+    """Train and cache every artefact `command` ("bon", "rl", "ensembles" or "reproduce";
+    "findings" is what `findings.check` reads: reproduce without the policy-size study)
+    needs; write no file. Running the command afterwards only loads."""
     if command == "rl":
         rl_rows(runs, kl_coef=kl_coef)
+        return
+    if command == "ensembles" or (command in ("reproduce", "findings")
+                                  and runs[0].preset.ensembles is not None):
+        ensemble_rows(runs)
+    if command == "ensembles":
         return
     rm_rows(runs)
     bon = bon_rows(runs)

@@ -28,7 +28,7 @@ MICRO = Preset(  # every model trains in a second or two
     gold=GoldConfig(rm=RMConfig(1, 16, 2), pairs=300, train=BTConfig(epochs=1, batch_size=64)),
     proxy_train=BTConfig(epochs=1, batch_size=32), calibration_samples=64,
     ppo=PPOConfig(steps=4, batch_size=32, minibatch_size=16), kl_coefs=(0.0, 0.1),
-    large_policy=None)
+    large_policy=None, ensembles=None)
 
 
 def toy_artefacts():

@@ -6,8 +6,9 @@ default. ``test`` runs in about a minute (the test suite uses it), ``tiny`` is t
 minutes on a laptop CPU), ``paper`` is the full sweep.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from minirmo.ensemble import EnsembleConfig
 from minirmo.policy import PolicyConfig, SFTConfig
 from minirmo.ppo import PPOConfig
 from minirmo.reward import BTConfig, GoldConfig, RMConfig
@@ -39,6 +40,8 @@ class Preset:
     # the policy-size study (the paper's Section 3.4) repeats the RM-size study with this one;
     # None skips the study
     large_policy: PolicyConfig | None = field(default_factory=lambda: PolicyConfig(3, 128))
+    # the ensembles study (ensemble.py; `minirmo ensembles`); None skips it in `reproduce`
+    ensembles: EnsembleConfig | None = field(default_factory=EnsembleConfig)
 
     def __post_init__(self):
         if not self.proxy_sizes:
@@ -58,6 +61,13 @@ class Preset:
             raise ValueError(f"kl_coefs must start at 0 and increase, got {self.kl_coefs!r}")
         if not 0 <= self.label_noise < 0.5:
             raise ValueError(f"label_noise must be in [0, 0.5), got {self.label_noise!r}")
+        if self.ensembles is not None:
+            self.ensembles = replace(self.ensembles,
+                                     size=self.ensembles.size or self.proxy_sizes[0],
+                                     pairs=self.ensembles.pairs or self.proxy_data[-1])
+            if not 2 <= self.ensembles.pairs <= self.proxy_data[-1]:
+                raise ValueError(f"ensembles.pairs must be between 2 and the most comparisons"
+                                 f" ({self.proxy_data[-1]:,}), got {self.ensembles.pairs!r}")
 
     @property
     def default_seeds(self) -> list[int]:

@@ -13,12 +13,14 @@ size and data, not from which samples each drew.
 """
 
 import copy
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from minirmo.bon import bon_estimate
+from minirmo.ensemble import OBJECTIVES, Ensemble, EnsembleConfig, combine, flip_labels
 from minirmo.policy import PolicyConfig, build_policy, sample_pool, sft
 from minirmo.ppo import train_ppo
 from minirmo.reward import (
@@ -182,6 +184,79 @@ class Run:
                 g, self.progress),
             (self.policy_artefact(), self.proxy_artefact(size, pairs), self.gold_artefact()),
             (config,))
+
+    # ------------------------------------------------------------------ ensembles (ensemble.py)
+    def label_draws_artefact(self) -> Artefact:
+        """One uniform draw per comparison, (most,): noise level p flips the pairs whose draw
+        is < p (`ensemble.flip_labels`), so every level flips a subset of a higher one's."""
+        return Artefact("label_draws", lambda g, comparisons: torch.rand(
+            len(comparisons[0]), generator=g).to(self.device), (self.comparisons_artefact(),))
+
+    def member_artefact(self, size: RMConfig, pairs: int, noise: float, member: int) -> Artefact:
+        """Ensemble member `member`: a proxy of `size` on the first `pairs` comparisons with a
+        fraction `noise` of their labels flipped, standardised on the initial samples. Its
+        random seed depends on (seed, size, pairs, member) but not on `noise`, so a member at
+        25% noise starts from the same weights and sees the same batches as at 0%."""
+        def compute(g, comparisons, draws, initial):
+            chosen, rejected = flip_labels(comparisons[0][:pairs], comparisons[1][:pairs],
+                                           draws[:pairs], noise)
+            member_seed = zlib.crc32(f"{self.seed}/member{member}/{size}/{pairs}".encode())
+            torch.manual_seed(member_seed)  # the member's weights (we are in the cache's fork)
+            rm, report = train_proxy(self.world, size, chosen, rejected, initial,
+                                     self.preset.proxy_train,
+                                     torch.Generator().manual_seed(member_seed), self.progress)
+            rm.calibrate(initial, unit_variance=True)
+            return _saved(rm, report)
+
+        return Artefact(f"member{member}_L{size.n_layer}_d{size.n_embd}_n{pairs}_noise{noise:g}",
+                        compute, (self.comparisons_artefact(), self.label_draws_artefact(),
+                                  self.initial_artefact()),
+                        (self.preset.proxy_train, size, pairs, noise), self._rm_load(size))
+
+    def ensemble_bon_artefact(self, config: EnsembleConfig, noise: float, ns: tuple) -> Artefact:
+        """Best-of-n against each member alone and against each objective of all members:
+        {"members": [{"proxy", "gold"}, ...], objective: {"proxy", "gold"}, ...}, each curve
+        (len(ns),)."""
+        def compute(g, pool, gold_scores, *members):
+            scores = torch.stack([rm.score(pool) for rm, _ in members])  # (k, prompts, N)
+            curves = {"members": []}
+            for member_scores in scores:
+                proxy, gold = bon_estimate(member_scores, gold_scores, ns)
+                curves["members"].append({"proxy": proxy, "gold": gold})
+            for objective in OBJECTIVES:
+                proxy, gold = bon_estimate(combine(scores, objective, config.uwo_lambda),
+                                           gold_scores, ns)
+                curves[objective] = {"proxy": proxy, "gold": gold}
+            return curves
+
+        size, pairs = config.size, config.pairs
+        return Artefact(f"ensemble_bon_L{size.n_layer}_d{size.n_embd}_n{pairs}_noise{noise:g}",
+                        compute, (self.pool_artefact(), self.pool_gold_artefact(),
+                                  *self.member_artefacts(config, noise)),
+                        (config.uwo_lambda, tuple(ns)))
+
+    def ensemble_rl_artefact(self, config: EnsembleConfig, noise: float,
+                             objective: str) -> Artefact:
+        """PPO against one objective of the ensemble, or against member 0 alone ("single")."""
+        def compute(g, policy, gold, *members):
+            rms = [rm for rm, _ in members]
+            reward = rms[0].score if objective == "single" else Ensemble(
+                rms, objective, config.uwo_lambda).score
+            return train_ppo(policy.requires_grad_(True), reward, self.world, ppo,
+                             gold[0].score, g, self.progress)
+
+        ppo = replace(self.preset.ppo, kl_coef=config.kl_coef)
+        members = self.member_artefacts(config, noise)
+        size, pairs = config.size, config.pairs
+        return Artefact(
+            f"ensemble_rl_{objective}_L{size.n_layer}_d{size.n_embd}_n{pairs}_noise{noise:g}",
+            compute, (self.policy_artefact(), self.gold_artefact(),
+                      *(members[:1] if objective == "single" else members)),
+            (ppo, config.uwo_lambda if objective == "uwo" else None))
+
+    def member_artefacts(self, config: EnsembleConfig, noise: float) -> list[Artefact]:
+        return [self.member_artefact(config.size, config.pairs, noise, k)
+                for k in range(config.members)]
 
     # ------------------------------------------------------------------ what users ask for
     def policy(self):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from minirmo.ensemble import OBJECTIVES
 from minirmo.kl import bon_kl
 from minirmo.runs.cache import Cache
 from minirmo.runs.presets import Preset
@@ -141,6 +142,42 @@ def policy_size_rows(runs: list[Run], bon: list[dict], rl: list[dict]) -> list[d
         front = {"policy_params": large.policy().num_parameters(),
                  "gold_init": large.initial_gold()}
         rows += [front | row for row in bon_rows([large], proxies) + rl_rows([large], proxies)]
+    return rows
+
+
+def ensemble_rows(runs: list[Run]) -> list[dict]:
+    """Best-of-n and PPO against proxy ensembles (`Preset.ensembles`, see ensemble.py), per
+    seed and label-noise level.
+
+    Rows of objective "single" optimize one member alone (`member` says which; PPO runs
+    against member 0 only, best-of-n against each); rows of "mean", "wco" and "uwo" optimize
+    that combination of all members. `proxy` is the optimized objective's own score.
+    """
+    config, rows = runs[0].preset.ensembles, []
+    ns = log_spaced_ns(runs[0].preset.bon_pool)
+    kl = bon_kl(ns)
+    for run in runs:
+        params = run.get(run.member_artefact(config.size, config.pairs, 0.0, 0))[0].n_params
+        for noise in tqdm(config.label_noise, desc=f"ensembles, seed {run.seed}",
+                          disable=not run.progress):
+            front = {"seed": run.seed, "label_noise": noise}
+            identity = {"rm_params": params, "rm_data": config.pairs}
+            curves = run.get(run.ensemble_bon_artefact(config, noise, tuple(ns)))
+            runs_of = [("single", 1, k, c) for k, c in enumerate(curves["members"])]
+            runs_of += [(o, config.members, None, curves[o]) for o in OBJECTIVES]
+            for objective, members, member, curve in runs_of:
+                rows += [front | {"objective": objective, "members": members, "member": member}
+                         | identity | {"method": "bon", "n": n, "step": None, "kl": float(k),
+                                       "proxy": float(p), "gold": float(g)}
+                         for n, k, p, g in zip(ns, kl, curve["proxy"], curve["gold"],
+                                               strict=True)]
+            for objective in ("single", *OBJECTIVES):
+                members, member = (1, 0) if objective == "single" else (config.members, None)
+                rows += [front | {"objective": objective, "members": members, "member": member}
+                         | identity | {"method": "rl", "n": None}
+                         | {k: record[k] for k in ("step", "kl", "proxy", "gold")}
+                         for record in run.get(run.ensemble_rl_artefact(config, noise,
+                                                                        objective))]
     return rows
 
 
