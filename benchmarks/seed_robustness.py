@@ -19,7 +19,15 @@ import torch
 from minirmo import findings
 from minirmo.reproduce import prepare_in_parallel
 from minirmo.runs.presets import get_preset
-from minirmo.runs.studies import bon_rows, kl_penalty_rows, rl_rows, rm_rows, seed_runs
+from minirmo.runs.studies import (
+    bon_rows,
+    disagreement_rows,
+    ensemble_rows,
+    kl_penalty_rows,
+    rl_rows,
+    rm_rows,
+    seed_runs,
+)
 
 
 def main() -> None:
@@ -40,12 +48,17 @@ def main() -> None:
         runs = seed_runs(preset, out, seeds=[seed], progress=False)
         rows = {"rm": rm_rows(runs), "bon": bon_rows(runs), "rl": rl_rows(runs),
                 "kl_penalty": kl_penalty_rows(runs)}
+        if preset.ensembles is not None:
+            rows["ensembles"] = ensemble_rows(runs)
+            rows["disagreement"] = disagreement_rows(runs)
         table[seed] = findings.check(rows)
         print(f"seed {seed} done ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
     print(f"preset {args.preset}, seeds {args.seeds}\n")
     failed = False
     for finding in findings.FINDINGS:
         results = [table[s][finding.name] for s in args.seeds if finding.name in table[s]]
+        if not results:  # its study is not in this preset (e.g. no ensembles)
+            continue
         held = sum(ok for ok, _ in results)
         failed |= finding.pinned and held < len(results)
         print(f"{finding.name}{'' if finding.pinned else ' (not pinned)'}: holds in {held} of "

@@ -174,6 +174,19 @@ def _ensemble_beats_single(method: str, objectives: tuple):
     return check
 
 
+def ensembles_agree_on_the_hack(rows):
+    at = {r["praise"]: r for r in rows["disagreement"] if r["label_noise"] == 0}
+    if not {0, 2, 3} <= at.keys():
+        return False, "needs a 0% noise level and pool samples with 0, 2 and 3+ praise words"
+    gush, plain, none = at[3], at[2], at[0]
+    holds = (gush["disagreement"] < none["disagreement"]
+             and gush["members_mean"] > plain["members_mean"] and gush["gold"] < plain["gold"])
+    return holds, (f"disagreement {gush['disagreement']:.2f} on 3+ praise words vs "
+                   f"{none['disagreement']:.2f} on none; members' mean {gush['members_mean']:+.2f}"
+                   f" vs {plain['members_mean']:+.2f} on 2, gold {gush['gold']:+.2f} vs "
+                   f"{plain['gold']:+.2f}")
+
+
 FINDINGS = [
     Finding("gold_agrees", "the gold RM agrees with the hidden utility on >= 80% of held-out "
             "broad pairs", ("rm",), gold_agrees),
@@ -198,6 +211,10 @@ FINDINGS = [
             pinned=False),
     Finding("kl_penalty_holds_kl", "the largest KL penalty ends at less than half the "
             "unpenalized KL", ("kl_penalty",), kl_penalty_holds_kl),
+    Finding("ensembles_agree_on_the_hack", "ensembles, no label noise: the members score "
+            "gushing reviews (3+ praise words) above two-praise ones, which gold prefers, and "
+            "disagree less on them than on reviews without praise", ("disagreement",),
+            ensembles_agree_on_the_hack),
     Finding("ensembles_bon_conservative", "ensembles, best-of-n, at every noise level: WCO and "
             "UWO each lose less gold from peak to n = N than a member alone (mean over "
             "members)", ("ensembles",), _ensemble_beats_single("bon", ("wco", "uwo")),

@@ -324,6 +324,7 @@ def plot_ensembles(ensemble_mean, path):
             ax.set_title(f"{LABELS[method]}, {noise:.0%} label noise", fontsize=10)
         row[0].set_ylabel("gold score")
     axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"proxy ensembles: gold against KL ({_seeds_note(ensemble_mean)}; a member "
-                 "alone: mean over members too)", fontsize=10)
+    note = _seeds_note([r for r in ensemble_mean if r["objective"] != "single"])
+    fig.suptitle(f"proxy ensembles: gold against KL ({note}; a member alone: mean and band "
+                 "over members too)", fontsize=10)
     _save(fig, path)

@@ -131,29 +131,47 @@ def policy_size_summary(rows) -> str:
 
 def ensembles_table(rows) -> str:
     """Per method, noise level and objective: gold at the peak, at the end and lost between
-    them, over seeds; "single" averages the members optimized alone (PPO: member 0)."""
+    them, over seeds, and at how many seeds the objective lost less than a member alone
+    ("single": the mean over the members optimized alone; PPO: member 0)."""
     lines = [f"ensembles of {max(r['members'] for r in rows)} proxies of "
              f"{rows[0]['rm_params']:,} params on {rows[0]['rm_data']:,} comparisons, seeds "
              f"{_seeds(rows)}: mean [min, max] over seeds (RL: gold smoothed over 3 steps)",
              f"{'method':>6} {'noise':>5} {'objective':>9} {'peak gold':>19} {'gold end':>21} "
-             f"{'gold lost':>19}"]
-    by_seed = group(rows, "seed")
+             f"{'gold lost':>19}  loses less than single"]
     for method in ("bon", "rl"):
-        keys = group([r for r in rows if r["method"] == method], "label_noise", "objective")
-        for noise, objective in keys:
-            values = {"peak": [], "end": [], "lost": []}
-            for seed_rows in by_seed.values():
-                curves = group([r for r in seed_rows if r["method"] == method
-                                and r["label_noise"] == noise
-                                and r["objective"] == objective], "member").values()
-                golds = [[r["gold"] for r in c] for c in curves]
+        curves = group([r for r in rows if r["method"] == method], "seed", "label_noise",
+                       "objective")
+        losses = {seed: findings.ensemble_losses(seed_rows, method)
+                  for (seed,), seed_rows in group(rows, "seed").items()}
+        for noise, objective in dict.fromkeys(key[1:] for key in curves):
+            peaks, ends, lost, fewer = [], [], [], 0
+            for seed, seed_losses in losses.items():
+                golds = [[r["gold"] for r in c]
+                         for c in group(curves[seed, noise, objective], "member").values()]
                 golds = [findings.smooth(g) if method == "rl" else g for g in golds]
-                values["peak"].append(np.mean([max(g) for g in golds]))
-                values["end"].append(np.mean([g[-1] for g in golds]))
-            values["lost"] = np.subtract(values["peak"], values["end"])
-            peak_gold, end, lost = (Interval.of(values[k]) for k in ("peak", "end", "lost"))
+                peaks.append(np.mean([max(g) for g in golds]))
+                ends.append(np.mean([g[-1] for g in golds]))
+                lost.append(seed_losses[noise, objective])
+                fewer += seed_losses[noise, objective] < seed_losses[noise, "single"]
+            peak_gold, end, gold_lost = Interval.of(peaks), Interval.of(ends), Interval.of(lost)
+            count = "" if objective == "single" else f"{fewer} of {len(losses)} seeds"
             lines.append(f"{method:>6} {noise:>5.0%} {objective:>9} {peak_gold:>19.2f} "
-                         f"{end:>21.2f} {lost:>19.2f}")
+                         f"{end:>21.2f} {gold_lost:>19.2f}  {count}")
+    return "\n".join(lines)
+
+
+def disagreement_table(rows) -> str:
+    """Per noise level and praise count: gold, the members' mean score and their disagreement
+    on pool samples, over seeds."""
+    lines = ["where the members disagree: pool samples by praise words (3: 3 or more), mean "
+             "[min, max] over seeds",
+             f"{'noise':>5} {'praise':>6} {'samples':>8} {'gold':>21} {'members mean':>21} "
+             f"{'disagreement':>19}"]
+    for (noise, praise), cell in group(rows, "label_noise", "praise").items():
+        v = {k: Interval.of([r[k] for r in cell])
+             for k in ("samples", "gold", "members_mean", "disagreement")}
+        lines.append(f"{noise:>5.0%} {praise:>6} {v['samples'].mean:>8.0f} {v['gold']:>21.2f} "
+                     f"{v['members_mean']:>21.2f} {v['disagreement']:>19.2f}")
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ from minirmo.runs.presets import Preset
 from minirmo.runs.run import Run
 from minirmo.runs.studies import (
     bon_rows,
+    disagreement_rows,
     ensemble_rows,
     kl_penalty_rows,
     policy_size_rows,
@@ -100,22 +101,26 @@ def rl_command(runs: list[Run], kl_coef: float = 0.0) -> str:
 ENSEMBLE_CURVE = ("method", "label_noise", "objective")  # a member alone: members averaged
 
 
-def _ensembles(runs: list[Run]) -> tuple[list[dict], str]:
+def _ensembles(runs: list[Run]) -> tuple[dict, str]:
     out = runs[0].out
     with study("ensembles"):
-        rows = ensemble_rows(runs)
-        write_csv(out / "ensembles.csv", rows)
-    plots.plot_ensembles(analysis.seed_mean(rows, ENSEMBLE_CURVE), out / "ensembles.png")
-    return rows, report.ensembles_table(rows)
+        rows = {"ensembles": ensemble_rows(runs), "disagreement": disagreement_rows(runs)}
+        write_csv(out / "ensembles.csv", rows["ensembles"])
+        write_csv(out / "ensemble_disagreement.csv", rows["disagreement"])
+    plots.plot_ensembles(analysis.seed_mean(rows["ensembles"], ENSEMBLE_CURVE),
+                         out / "ensembles.png")
+    return rows, "\n\n".join([report.disagreement_table(rows["disagreement"]),
+                               report.ensembles_table(rows["ensembles"])])
 
 
 def ensembles_command(runs: list[Run]) -> str:
-    """`minirmo ensembles`: ensembles.csv, ensembles.png, the table and its findings."""
+    """`minirmo ensembles`: ensembles.csv, ensemble_disagreement.csv, ensembles.png, the
+    tables and their findings."""
     if runs[0].preset.ensembles is None:
         raise ValueError(f"preset: {runs[0].preset.name!r} has no ensembles study")
     write_config(runs)
-    rows, table = _ensembles(runs)
-    return "\n\n".join([table, report.findings_summary({"ensembles": rows})])
+    rows, tables = _ensembles(runs)
+    return "\n\n".join([tables, report.findings_summary(rows)])
 
 
 def reproduce(runs: list[Run]) -> str:
@@ -159,8 +164,9 @@ def reproduce(runs: list[Run]) -> str:
         sections.append(report.policy_size_summary(policy_size))
     studies = {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty}
     if runs[0].preset.ensembles is not None:
-        studies["ensembles"], table = _ensembles(runs)
-        sections.append(table)
+        ensembles, tables = _ensembles(runs)
+        studies |= ensembles
+        sections.append(tables)
     sections.append(report.findings_summary(studies))
     return "\n\n".join(sections)
 
@@ -174,7 +180,7 @@ def prepare(runs: list[Run], command: str, kl_coef: float = 0.0) -> None:
         return
     if command == "ensembles" or (command in ("reproduce", "findings")
                                   and runs[0].preset.ensembles is not None):
-        ensemble_rows(runs)
+        ensemble_rows(runs)  # (disagreement_rows only scores: nothing to cache)
     if command == "ensembles":
         return
     rm_rows(runs)

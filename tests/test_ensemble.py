@@ -10,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_runs import MICRO
 
+from minirmo import findings
 from minirmo.ensemble import OBJECTIVES, Ensemble, EnsembleConfig, combine, flip_labels
 from minirmo.reproduce import ensembles_command, reproduce
-from minirmo.runs.studies import ensemble_rows, seed_runs
+from minirmo.runs.presets import get_preset
+from minirmo.runs.studies import disagreement_rows, ensemble_rows, seed_runs
 
 scores = st.tuples(st.integers(2, 6), st.integers(1, 20), st.integers(0, 2**31 - 1)).map(
     lambda t: torch.randn(t[0], t[1], generator=torch.Generator().manual_seed(t[2])))
@@ -194,3 +196,15 @@ def test_the_conservative_objectives_score_best_of_n_below_the_mean(micro_study)
              if r["objective"] != "single"}
     for noise, objective, n in proxy:
         assert proxy[noise, objective, n] <= proxy[noise, "mean", n] + 1e-5
+
+
+@pytest.mark.slow
+def test_members_agree_most_on_the_hack_they_all_learned(test_run_dir):
+    """Five members of the test preset's smallest proxy (no label noise, seed 0) score gushing
+    reviews above two-praise ones, which gold prefers, and disagree *less* on them than on
+    reviews without praise: the hack is shared, so the ensemble cannot see it."""
+    preset = replace(get_preset("test"), ensembles=EnsembleConfig(label_noise=(0.0,)))
+    runs = seed_runs(preset, test_run_dir, seeds=[0], progress=False)
+    holds, figures = findings.check({"disagreement": disagreement_rows(runs)})[
+        "ensembles_agree_on_the_hack"]
+    assert holds, figures

@@ -13,6 +13,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 from minirmo.ensemble import OBJECTIVES
@@ -178,6 +179,32 @@ def ensemble_rows(runs: list[Run]) -> list[dict]:
                          | {k: record[k] for k in ("step", "kl", "proxy", "gold")}
                          for record in run.get(run.ensemble_rl_artefact(config, noise,
                                                                         objective))]
+    return rows
+
+
+def disagreement_rows(runs: list[Run], samples: int = 2048) -> list[dict]:
+    """Where the ensemble's members disagree: `samples` pool samples (the same for every seed's
+    members) grouped by their number of praise words (the world's trap; `praise` 3 means 3 or
+    more), per seed and noise level: how many, their mean gold score, the members' mean score
+    and the members' disagreement (std across members, averaged over the group)."""
+    config, rows = runs[0].preset.ensembles, []
+    for run in runs:
+        pool = run.pool()  # (prompts, N, seq_len)
+        flat = pool[:, : max(1, samples // len(pool))].reshape(-1, pool.shape[-1])  # (S, seq)
+        praise = torch.isin(flat[:, run.world.prompt_len:], run.world.praise_ids).sum(1)
+        praise = praise.clamp(max=3)  # (S,)
+        gold = run.gold()[0].score(flat)  # (S,)
+        for noise in config.label_noise:
+            scores = torch.stack([run.get(artefact)[0].score(flat)
+                                  for artefact in run.member_artefacts(config, noise)])
+            for count in range(4):
+                group_rows = praise == count
+                if group_rows.any():
+                    rows.append({"seed": run.seed, "label_noise": noise, "praise": count,
+                                 "samples": int(group_rows.sum()),
+                                 "gold": gold[group_rows].mean().item(),
+                                 "members_mean": scores[:, group_rows].mean().item(),
+                                 "disagreement": scores[:, group_rows].std(0).mean().item()})
     return rows
 
 
