@@ -97,5 +97,6 @@ def main(argv=None) -> None:
         sys.exit("interrupted: finished models are cached; run the same command to resume")
     write_config(runs)  # again: the cache now holds this command's seeds too
     figures = sorted(p.name for p in runs[0].out.glob("*.png"))
-    print(f"seeds {[r.seed for r in runs]}: wrote the CSVs and {len(figures)} figures to "
+    print(f"seeds {[r.seed for r in runs]}: wrote the CSVs and {len(figures)} "
+          f"figure{'' if len(figures) == 1 else 's'} to "
           f"{runs[0].out} in {time.time() - start:.0f} s")

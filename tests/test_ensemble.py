@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from test_runs import MICRO
 
 from minirmo import findings
+from minirmo.cli import main
 from minirmo.ensemble import OBJECTIVES, Ensemble, EnsembleConfig, combine, flip_labels
 from minirmo.reproduce import ensembles_command, reproduce
 from minirmo.runs.presets import get_preset
@@ -208,3 +209,12 @@ def test_members_agree_most_on_the_hack_they_all_learned(test_run_dir):
     holds, figures = findings.check({"disagreement": disagreement_rows(runs)})[
         "ensembles_agree_on_the_hack"]
     assert holds, figures
+
+
+def test_the_ensembles_command_names_a_preset_without_the_study(tmp_path, capsys):
+    """`minirmo ensembles --preset test` (a preset whose `ensembles` is None) is a usage error
+    naming the preset, before anything trains."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ensembles", "--preset", "test", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2 and "preset" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()

@@ -79,11 +79,13 @@ PRESETS = {
     # two of its proxies are the tiny preset's (the same cache keys): a gold of its own on
     # 8,000 pairs agreed with the utility on only 72-82% of held-out pairs at seeds 0-4, where
     # this one reaches 85-87%. Two KL coefficients, and no policy-size study (the tests check
-    # that study's structure on a micro preset), keep the suite within its time.
+    # that study's structure on a micro preset), and no ensembles study (its 8 PPO runs would
+    # add a minute; tests/test_ensemble.py runs it on a micro preset, and pins its finding on
+    # this preset's members), keep the suite within its time.
     "test": Preset(
         "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 64)], proxy_data=[1000, 4000],
         bon_pool=4096, seeds=1, ppo=PPOConfig(steps=24, batch_size=128, lr=3e-4),
-        kl_coefs=(0.0, 0.1), large_policy=None),
+        kl_coefs=(0.0, 0.1), large_policy=None, ensembles=None),
     # the quick demo: a few minutes a seed on one core; its 4 seeds run two at a time on a
     # 2-core CPU (3 would take as long: the third runs alone). PPO takes half-size batches at 3x
     # the default lr, so that 30 steps reach the overoptimized regime of the small proxies at a
