@@ -8,6 +8,7 @@ minutes on a laptop CPU), ``paper`` is the full sweep.
 
 from dataclasses import dataclass, field
 
+from minirmo.dpo import LOSSES, DPOConfig
 from minirmo.policy import PolicyConfig, SFTConfig
 from minirmo.ppo import PPOConfig
 from minirmo.reward import BTConfig, GoldConfig, RMConfig
@@ -39,6 +40,10 @@ class Preset:
     # the policy-size study (the paper's Section 3.4) repeats the RM-size study with this one;
     # None skips the study
     large_policy: PolicyConfig | None = field(default_factory=lambda: PolicyConfig(3, 128))
+    # direct alignment (`minirmo dpo`): each loss at each beta, on the most comparisons
+    dpo: DPOConfig = field(default_factory=DPOConfig)
+    dpo_losses: tuple = ("dpo", "ipo")
+    dpo_betas: tuple = (0.01, 0.1, 1.0)  # smallest first
 
     def __post_init__(self):
         if not self.proxy_sizes:
@@ -56,8 +61,19 @@ class Preset:
         if not self.kl_coefs or self.kl_coefs[0] != 0 or any(
                 not b > a for a, b in zip(self.kl_coefs, self.kl_coefs[1:], strict=False)):
             raise ValueError(f"kl_coefs must start at 0 and increase, got {self.kl_coefs!r}")
+        self._check_dpo()
         if not 0 <= self.label_noise < 0.5:
             raise ValueError(f"label_noise must be in [0, 0.5), got {self.label_noise!r}")
+
+    def _check_dpo(self) -> None:
+        if not self.dpo_losses or len(set(self.dpo_losses)) != len(self.dpo_losses) or any(
+                loss not in LOSSES for loss in self.dpo_losses):
+            raise ValueError(f"dpo_losses must name each of {sorted(LOSSES)} at most once, "
+                             f"got {self.dpo_losses!r}")
+        betas = self.dpo_betas
+        if not betas or any(isinstance(b, bool) or not isinstance(b, int | float) or not b > 0
+                            for b in betas) or list(betas) != sorted(set(betas)):
+            raise ValueError(f"dpo_betas must be numbers > 0, increasing, got {betas!r}")
 
     @property
     def default_seeds(self) -> list[int]:
