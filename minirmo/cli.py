@@ -2,6 +2,7 @@
 
     minirmo bon --preset tiny --out runs/tiny          best-of-n against every proxy RM
     minirmo rl  --preset tiny --out runs/tiny          PPO against every proxy size (most data)
+    minirmo dpo --preset tiny --out runs/tiny          DPO and IPO: overoptimization with no RM
     minirmo reproduce --preset tiny --out runs/tiny    every study, CSV and figure of the paper
     minirmo handout DIR / minirmo grade [DIR]          the course kit (docs/teaching.md)
 
@@ -14,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 
 import torch
 
@@ -21,6 +23,7 @@ from minirmo import grade, handout
 from minirmo.reproduce import (
     StudyFailed,
     bon_command,
+    dpo_command,
     prepare_in_parallel,
     reproduce,
     rl_command,
@@ -36,8 +39,13 @@ def main(argv=None) -> None:
     rl = commands.add_parser("rl", help="PPO against every proxy size of a preset")
     rl.add_argument("--kl-coef", type=float, default=0.0,
                     help="per-token KL penalty coefficient (default: 0, as in the paper)")
+    dpo = commands.add_parser("dpo", help="DPO and IPO at several betas, with no reward model")
+    dpo.add_argument("--betas", type=float, nargs="+", metavar="B",
+                     help="betas to sweep, each > 0 (default: the preset's, e.g. 0.01 0.1 1)")
+    dpo.add_argument("--losses", nargs="+", metavar="LOSS",
+                     help="direct-alignment losses: dpo, ipo (default: the preset's)")
     repro = commands.add_parser("reproduce", help="every study and figure of the paper")
-    for command in (bon, rl, repro):
+    for command in (bon, rl, dpo, repro):
         command.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
                              help="experiment size (default: tiny)")
         command.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
@@ -61,6 +69,9 @@ def main(argv=None) -> None:
         if getattr(args, "kl_coef", 0.0) < 0:
             raise ValueError(f"kl-coef: must be >= 0, got {args.kl_coef}")
         preset = get_preset(args.preset)
+        if getattr(args, "betas", None) or getattr(args, "losses", None):  # validated by Preset
+            preset = replace(preset, dpo_betas=tuple(sorted(args.betas or preset.dpo_betas)),
+                             dpo_losses=tuple(args.losses or preset.dpo_losses))
         seeds = [args.seed] if args.seed is not None else args.seeds
         runs = seed_runs(preset, args.out or f"runs/{args.preset}", args.device, seeds)
         jobs = args.jobs or min(len(runs), os.cpu_count() or 1)
@@ -79,6 +90,8 @@ def main(argv=None) -> None:
             print(bon_command(runs))
         elif args.command == "rl":
             print(rl_command(runs, args.kl_coef))
+        elif args.command == "dpo":
+            print(dpo_command(runs))
         else:
             print(reproduce(runs))
     except StudyFailed as err:

@@ -13,6 +13,8 @@
 * **KL penalty**: RL against the smallest proxy at several KL coefficients;
 * **policy size**: the RM-size study from a larger initial policy judged by the same gold RM
   (Section 3.4), unless the preset's `large_policy` is None;
+* **direct alignment**: DPO and IPO at several betas on the proxies' comparisons, with no
+  reward model (Rafailov et al. 2024), as `dpo_command` runs it;
 
 and prints every finding as "holds in k of n seeds".
 """
@@ -29,6 +31,8 @@ from minirmo.runs.presets import Preset
 from minirmo.runs.run import Run
 from minirmo.runs.studies import (
     bon_rows,
+    dpo_frontier_rows,
+    dpo_rows,
     kl_penalty_rows,
     policy_size_rows,
     rl_rows,
@@ -94,6 +98,30 @@ def rl_command(runs: list[Run], kl_coef: float = 0.0) -> str:
     return "\n\n".join([report.rl_table(rl, fits), report.findings_summary({"rl": rl})])
 
 
+def _dpo(runs: list[Run], frontier: list[dict]) -> tuple[list[dict], str]:
+    """The direct-alignment study: dpo.csv, dpo_fits.csv, dpo.png, and its table (without
+    the findings). `frontier`: best-of-n and RL rows against the proxy it is drawn beside."""
+    out = runs[0].out
+    with study("direct-alignment"):
+        dpo = dpo_rows(runs)
+        write_csv(out / "dpo.csv", dpo)
+        fits = analysis.dpo_fit_rows(dpo)
+        write_csv(out / "dpo_fits.csv", fits)
+    plots.plot_dpo(analysis.dpo_seed_mean(dpo), fits, analysis.seed_mean(frontier),
+                   out / "dpo.png")
+    return dpo, report.dpo_table(dpo, fits, frontier)
+
+
+def dpo_command(runs: list[Run]) -> str:
+    """`minirmo dpo`: dpo.csv, dpo_fits.csv, dpo.png and the direct-alignment table with its
+    findings."""
+    write_config(runs)
+    with study("best-of-n and RL frontier"):
+        frontier = dpo_frontier_rows(runs)
+    dpo, table = _dpo(runs, frontier)
+    return "\n\n".join([table, report.findings_summary({"dpo": dpo})])
+
+
 def reproduce(runs: list[Run]) -> str:
     """Run every study, write every CSV and figure into the runs' folder, return the summary."""
     out = runs[0].out
@@ -133,17 +161,25 @@ def reproduce(runs: list[Run]) -> str:
         plots.plot_policy_size(analysis.seed_mean(
             policy_size, ("policy_params", "method", "rm_params")), out / "policy_size.png")
         sections.append(report.policy_size_summary(policy_size))
+    largest, most = max(r["rm_params"] for r in bon), analysis.most_data(bon)
+    dpo, table = _dpo(runs, [r for r in bon + rl  # dpo_frontier_rows, already at hand
+                             if r["rm_params"] == largest and r["rm_data"] == most])
+    sections.append(table)
     sections.append(report.findings_summary(
-        {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty}))
+        {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty, "dpo": dpo}))
     return "\n\n".join(sections)
 
 
 def prepare(runs: list[Run], command: str, kl_coef: float = 0.0) -> None:
-    """Train and cache every artefact `command` ("bon", "rl" or "reproduce"; "findings" is
-    what `findings.check` reads: reproduce without the policy-size study) needs; write no
+    """Train and cache every artefact `command` ("bon", "rl", "dpo" or "reproduce"; "findings"
+    is what `findings.check` reads: reproduce without the policy-size study) needs; write no
     file. Running the command afterwards only loads."""
     if command == "rl":
         rl_rows(runs, kl_coef=kl_coef)
+        return
+    if command == "dpo":
+        dpo_frontier_rows(runs)
+        dpo_rows(runs)
         return
     rm_rows(runs)
     bon = bon_rows(runs)
@@ -152,6 +188,7 @@ def prepare(runs: list[Run], command: str, kl_coef: float = 0.0) -> None:
         kl_penalty_rows(runs)
         if command == "reproduce" and runs[0].preset.large_policy is not None:
             policy_size_rows(runs, bon, rl)
+        dpo_rows(runs)
 
 
 def _prepare_seed(preset: Preset, out: str, device: str, seed: int, command: str,
