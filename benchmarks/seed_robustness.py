@@ -19,7 +19,14 @@ import torch
 from minirmo import findings
 from minirmo.reproduce import prepare_in_parallel
 from minirmo.runs.presets import get_preset
-from minirmo.runs.studies import bon_rows, kl_penalty_rows, rl_rows, rm_rows, seed_runs
+from minirmo.runs.studies import (
+    bon_rows,
+    dpo_rows,
+    kl_penalty_rows,
+    rl_rows,
+    rm_rows,
+    seed_runs,
+)
 
 
 def main() -> None:
@@ -39,7 +46,7 @@ def main() -> None:
     for seed in args.seeds:  # loads what the workers trained (or trains it, with --jobs 1)
         runs = seed_runs(preset, out, seeds=[seed], progress=False)
         rows = {"rm": rm_rows(runs), "bon": bon_rows(runs), "rl": rl_rows(runs),
-                "kl_penalty": kl_penalty_rows(runs)}
+                "kl_penalty": kl_penalty_rows(runs), "dpo": dpo_rows(runs)}
         table[seed] = findings.check(rows)
         print(f"seed {seed} done ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
     print(f"preset {args.preset}, seeds {args.seeds}\n")

@@ -85,11 +85,12 @@ PRESETS = {
     # two of its proxies are the tiny preset's (the same cache keys): a gold of its own on
     # 8,000 pairs agreed with the utility on only 72-82% of held-out pairs at seeds 0-4, where
     # this one reaches 85-87%. Two KL coefficients, and no policy-size study (the tests check
-    # that study's structure on a micro preset), keep the suite within its time.
+    # that study's structure on a micro preset), keep the suite within its time, as does
+    # direct alignment with DPO alone at the ends of tiny's beta sweep (the same runs as tiny's).
     "test": Preset(
         "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 64)], proxy_data=[1000, 4000],
         bon_pool=4096, seeds=1, ppo=PPOConfig(steps=24, batch_size=128, lr=3e-4),
-        kl_coefs=(0.0, 0.1), large_policy=None),
+        kl_coefs=(0.0, 0.1), large_policy=None, dpo_losses=("dpo",), dpo_betas=(0.01, 1.0)),
     # the quick demo: a few minutes a seed on one core; its 4 seeds run two at a time on a
     # 2-core CPU (3 would take as long: the third runs alone). PPO takes half-size batches at 3x
     # the default lr, so that 30 steps reach the overoptimized regime of the small proxies at a
@@ -106,7 +107,10 @@ PRESETS = {
                      RMConfig(2, 32), RMConfig(2, 48), RMConfig(2, 64), RMConfig(3, 96)],
         proxy_data=[250, 500, 1000, 2000, 4000, 8000, 16000, 32000], bon_pool=16384,
         # lr 1e-3: at the default 3e-3 this 3-layer gold once stalled at 70% agreement
-        gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3))),
+        gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3)),
+        # 8x the comparisons of tiny: 8x the steps an epoch, so a checkpoint every 32 steps
+        # (not yet run at this size)
+        dpo=DPOConfig(eval_every=32)),
 }
 
 
