@@ -215,14 +215,23 @@ def dpo_seed_mean(rows) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "method"} for r in mean]
 
 
+def fittable(d) -> bool:
+    """Whether a curve has the two distinct d > 0 that a two-coefficient form needs (a run of
+    a few steps may have only one checkpoint after step 0)."""
+    d = np.asarray(d)
+    return np.unique(d[d > 0]).size >= 2
+
+
 def dpo_fit_rows(rows) -> list[dict]:
     """The RL form d(α − β log d) and, to compare, the quadratic d(α − β d) (the best-of-n
-    form) fitted to gold against d = sqrt(KL) of every direct-alignment curve, per seed and on
-    the seed mean; with the RL form's peak. `fit_alpha`, `fit_beta` are the form's coefficients
-    (`beta` stays the DPO/IPO β)."""
+    form) fitted to gold against d = sqrt(KL) of every direct-alignment curve that is
+    `fittable`, per seed and on the seed mean; with the RL form's peak. `fit_alpha` and
+    `fit_beta` are the form's coefficients (`beta` stays the DPO/IPO β)."""
     out = []
     for key, curve in group(rows + dpo_seed_mean(rows), *DPO_CURVE, "seed").items():
         d, gold = sqrt_kl(curve), [r["gold"] for r in curve]
+        if not fittable(d):
+            continue
         rl, quadratic = fit.fit_rl(d, gold), fit.fit_bon(d, gold)
         peak_d, peak_gold = fit.rl_peak(rl.alpha, rl.beta)
         out.append(dict(zip((*DPO_CURVE, "seed"), key, strict=True))

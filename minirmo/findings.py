@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from minirmo import fit
-from minirmo.analysis import group, peak, sqrt_kl
+from minirmo.analysis import fittable, group, peak, sqrt_kl
 
 
 class Finding(NamedTuple):
@@ -217,6 +217,8 @@ def dpo_rl_form_beats_quadratic(rows):
     beta = _betas(curves, "dpo")[0]
     curve = curves["dpo", beta]
     d, gold = sqrt_kl(curve), [r["gold"] for r in curve]
+    if not fittable(d):
+        return False, f"beta {beta:g}: too few checkpoints to fit"
     rl, quadratic = fit.fit_rl(d, gold).r2, fit.fit_bon(d, gold).r2
     return rl > quadratic, f"beta {beta:g}: R2 {rl:.2f} (RL form) vs {quadratic:.2f} (quadratic)"
 

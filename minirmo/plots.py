@@ -321,12 +321,14 @@ def plot_dpo(dpo_mean, fits, frontier_mean, path):
             top.plot(d, [r["gold"] for r in curve], "-" if method == "bon" else ":",
                      color=colour, lw=1.4, label=f"{LABELS[method]}, proxy of {params:,}")
         for (beta,), curve in group([r for r in dpo_mean if r["loss"] == loss], "beta").items():
-            d, colour, f = sqrt_kl(curve), colours[beta], fitted[loss, beta]
-            top.plot(d, [r["gold"] for r in curve], "o", ms=3.5, color=colour)
+            d, colour, f = sqrt_kl(curve), colours[beta], fitted.get((loss, beta))
+            top.plot(d, [r["gold"] for r in curve], "o", ms=3.5, color=colour,
+                     label=None if f else f"β = {beta:g}")
             _band(top, d, curve, "gold", colour)
-            grid = np.linspace(0, d.max(), 200)
-            top.plot(grid, fit.rl_form(grid, f["fit_alpha"], f["fit_beta"]), "-", color=colour,
-                     lw=1.5, label=f"β = {beta:g} (RL form, R² {f['r2']:.2f})")
+            if f:  # analysis.fittable
+                grid = np.linspace(0, d.max(), 200)
+                top.plot(grid, fit.rl_form(grid, f["fit_alpha"], f["fit_beta"]), "-",
+                         color=colour, lw=1.5, label=f"β = {beta:g} (RL form, R² {f['r2']:.2f})")
             epoch = [r["epoch"] for r in curve]
             bottom.plot(epoch, [r["gold"] for r in curve], "-", color=colour, label=f"β = {beta:g}")
             _band(bottom, epoch, curve, "gold", colour)

@@ -150,7 +150,8 @@ def dpo_table(dpo, fits, frontier) -> str:
         v = {name: values[name][key] for name in values}
         lines.append(f"{key[0]:>4} {key[1]:>5g} {v['most KL']:>19.1f} {v['peak epoch']:>19.2f} "
                      f"{v['peak gold']:>19.2f} {v['gold end']:>21.2f} {v['acc end']:>19.2f} "
-                     f"{v['loss end']:>22.4g} {r2[key][0]:>5.2f}/{r2[key][1]:.2f}")
+                     f"{v['loss end']:>22.4g} "
+                     + (f"{r2[key][0]:>5.2f}/{r2[key][1]:.2f}" if key in r2 else "  (too short)"))
     for (method, params, data), curves in group(frontier, "method", "rm_params",
                                                 "rm_data").items():
         top = Interval.of([peak(c)["gold"] for c in group(curves, "seed").values()])
