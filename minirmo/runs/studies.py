@@ -158,7 +158,8 @@ def dpo_rows(runs: list[Run]) -> list[dict]:
         settings = [(loss, beta) for loss in preset.dpo_losses for beta in preset.dpo_betas]
         for loss, beta in tqdm(settings, desc=f"direct alignment, seed {run.seed}",
                                disable=not run.progress):
-            rows += [{"seed": run.seed, "loss": loss, "beta": beta, "rm_data": pairs} | record
+            rows += [{"seed": run.seed, "loss": loss, "beta": beta, "rm_data": pairs}
+                     | {k: record[k] for k in ("step", "kl", "gold", "implicit_acc")} | record
                      for record in run.dpo(loss, beta, pairs)]
     return rows
 
