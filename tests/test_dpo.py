@@ -195,6 +195,34 @@ def test_training_leaves_the_initial_policy_alone(micro_records):
 # --- the findings on the `test` preset ----------------------------------------------------------
 
 
+def synthetic(gold, loss, kl=None, acc=None, beta=0.01):
+    """One seed's rows of one DPO curve, from lists of gold, training loss (and KL, accuracy)."""
+    n = len(gold)
+    return [{"seed": 0, "loss": "dpo", "beta": beta, "rm_data": 100, "step": i, "epoch": i / 4,
+             "kl": (kl or [float(i) for i in range(n)])[i], "gold": gold[i],
+             "implicit_acc": (acc or [0.6] * n)[i], "train_loss": loss[i]} for i in range(n)]
+
+
+def test_the_direct_alignment_findings_can_fail():
+    """Each pinned check says no where its claim is false: gold that only rises, gold that falls
+    with a rising loss, KL that grows with β, and accuracy that picks the best β."""
+    rising, falling = [0, 0.5, 1.0, 1.2, 1.3, 1.4], [0, 1.0, 1.4, 1.2, 0.8, 0.6]
+    loss_down, loss_up = [0.69, 0.6, 0.5, 0.45, 0.4, 0.35], [0.69, 0.6, 0.5, 0.6, 0.7, 0.8]
+    assert findings.dpo_smallest_beta_overoptimizes({"dpo": synthetic(falling, loss_down)})[0]
+    assert not findings.dpo_smallest_beta_overoptimizes({"dpo": synthetic(rising, loss_down)})[0]
+    assert not findings.dpo_smallest_beta_overoptimizes({"dpo": synthetic(falling, loss_up)})[0]
+    far = synthetic(falling, loss_down, kl=[0, 1, 2, 3, 4, 5], acc=[0.5, 0.6, 0.6, 0.6, 0.6, 0.7])
+    near = synthetic(rising, loss_down, kl=[0, 1, 2, 3, 3, 3], acc=[0.5] * 6, beta=1.0)
+    assert findings.dpo_largest_beta_less_kl({"dpo": far + near})[0] is False  # 3 > 5 / 2
+    assert findings.dpo_kl_falls_with_beta({"dpo": far + near})[0]
+    assert not findings.dpo_kl_falls_with_beta({"dpo": far + synthetic(
+        rising, loss_down, kl=[0, 1, 2, 3, 4, 6], beta=1.0)})[0]
+    assert findings.dpo_accuracy_does_not_predict_gold({"dpo": far + near})[0]
+    accurate_and_best = synthetic(rising, loss_down, kl=[0, 1, 2, 3, 3, 3], beta=1.0,
+                                  acc=[0.5] * 5 + [0.8])
+    assert not findings.dpo_accuracy_does_not_predict_gold({"dpo": far + accurate_and_best})[0]
+
+
 def read_csv(path):
     with open(path) as f:
         return [{k: v if k == "loss" else float(v) for k, v in row.items()}
@@ -232,9 +260,36 @@ def test_dpo_command_writes_its_csv_figure_and_summary(dpo_run, test_run_dir):
     assert "R2 RL/quad" in printed and "holds in 1 of 1 seeds" in printed
 
 
+PINNED = {"dpo_smallest_beta_overoptimizes", "dpo_largest_beta_less_kl", "dpo_kl_falls_with_beta",
+          "dpo_accuracy_does_not_predict_gold"}
+
+
+def test_every_pinned_direct_alignment_finding_has_a_test_here():
+    """The tests below cover exactly the pinned findings that read the dpo study."""
+    assert PINNED == {f.name for f in findings.FINDINGS if f.pinned and "dpo" in f.needs}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("finding", [f for f in findings.FINDINGS
-                                     if f.pinned and f.needs == ("dpo",)], ids=lambda f: f.name)
-def test_pinned_direct_alignment_findings_hold_on_the_test_preset(finding, dpo_run):
-    """Each pinned direct-alignment finding (findings.py states it) holds at seed 0."""
-    holds(finding.check, dpo_run[1])
+def test_dpo_at_the_smallest_beta_overoptimizes_while_its_loss_falls(dpo_run):
+    """DPO at β = 0.01: gold peaks, then loses >= 10% of its gain while the training loss
+    still falls."""
+    holds(findings.dpo_smallest_beta_overoptimizes, dpo_run[1])
+
+
+@pytest.mark.slow
+def test_the_largest_beta_spends_less_than_half_the_kl_of_the_smallest(dpo_run):
+    """β = 1 stays below half the KL that β = 0.01 spends."""
+    holds(findings.dpo_largest_beta_less_kl, dpo_run[1])
+
+
+@pytest.mark.slow
+def test_each_larger_beta_spends_less_kl(dpo_run):
+    """The most KL spent falls with every step up in β."""
+    holds(findings.dpo_kl_falls_with_beta, dpo_run[1])
+
+
+@pytest.mark.slow
+def test_the_most_accurate_implicit_reward_is_not_the_best_policy(dpo_run):
+    """The β whose implicit reward is most accurate on held-out pairs is not the β whose gold
+    peaks highest."""
+    holds(findings.dpo_accuracy_does_not_predict_gold, dpo_run[1])
