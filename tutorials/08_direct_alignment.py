@@ -42,9 +42,10 @@
 # *As a notebook:* open `tutorials/08_direct_alignment.ipynb` (written by `minirmo handout`,
 # or by `jupytext --to ipynb tutorials/08_direct_alignment.py`) in Jupyter, or upload it to
 # Colab after `pip install -e .` of the project there. *Time on a laptop CPU (2 cores):*
-# about 2 minutes from an empty folder on the `tiny` preset at one seed (six DPO/IPO runs of
-# ~15 s, plus the policy, gold RM and the best-of-n and PPO runs drawn beside them), seconds
-# once they are cached.
+# about 3.5 minutes from an empty folder on the `tiny` preset at one seed (measured for
+# `minirmo dpo --preset tiny --seed 0`, the same work: six DPO/IPO runs of ~15 s, plus the
+# policy, the gold RM, and the best-of-n and PPO runs drawn beside them), seconds once they
+# are cached (after Tutorials 3–6 or `minirmo dpo` in the same run folder).
 
 # %%
 import math
