@@ -1,9 +1,10 @@
 """Presets: everything an experiment needs, fixed in one dataclass, and the three shipped ones.
 
 A *preset* fixes the world, the policy and its SFT, the gold RM, the grid of proxy RMs (sizes ×
-numbers of comparisons), the best-of-n pool size, PPO, and how many seeds a study runs by
-default. ``test`` runs in about a minute (the test suite uses it), ``tiny`` is the demo (a few
-minutes on a laptop CPU), ``paper`` is the full sweep.
+numbers of comparisons), the best-of-n pool size, PPO, the direct-alignment sweep (DPO/IPO at
+several β), and how many seeds a study runs by default. ``test`` runs in about a minute (the
+test suite uses it), ``tiny`` is the demo (a few minutes on a laptop CPU), ``paper`` is the full
+sweep.
 """
 
 from dataclasses import dataclass, field
@@ -61,9 +62,9 @@ class Preset:
         if not self.kl_coefs or self.kl_coefs[0] != 0 or any(
                 not b > a for a, b in zip(self.kl_coefs, self.kl_coefs[1:], strict=False)):
             raise ValueError(f"kl_coefs must start at 0 and increase, got {self.kl_coefs!r}")
-        self._check_dpo()
         if not 0 <= self.label_noise < 0.5:
             raise ValueError(f"label_noise must be in [0, 0.5), got {self.label_noise!r}")
+        self._check_dpo()
 
     def _check_dpo(self) -> None:
         if not self.dpo_losses or len(set(self.dpo_losses)) != len(self.dpo_losses) or any(
