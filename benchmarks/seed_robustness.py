@@ -22,6 +22,7 @@ from minirmo.runs.presets import get_preset
 from minirmo.runs.studies import (
     bon_rows,
     disagreement_rows,
+    dpo_rows,
     ensemble_rows,
     kl_penalty_rows,
     rl_rows,
@@ -47,7 +48,7 @@ def main() -> None:
     for seed in args.seeds:  # loads what the workers trained (or trains it, with --jobs 1)
         runs = seed_runs(preset, out, seeds=[seed], progress=False)
         rows = {"rm": rm_rows(runs), "bon": bon_rows(runs), "rl": rl_rows(runs),
-                "kl_penalty": kl_penalty_rows(runs)}
+                "kl_penalty": kl_penalty_rows(runs), "dpo": dpo_rows(runs)}
         if preset.ensembles is not None:
             rows["ensembles"] = ensemble_rows(runs)
             rows["disagreement"] = disagreement_rows(runs)

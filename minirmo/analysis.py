@@ -31,8 +31,8 @@ def group(rows, *keys) -> dict:
 
 
 def step_column(method: str) -> str:
-    """The column that orders a curve: n for best-of-n, the PPO step for RL."""
-    return {"bon": "n", "rl": "step"}[method]
+    """The column that orders a curve: n for best-of-n, the PPO (or DPO) step for RL (DPO)."""
+    return {"bon": "n", "rl": "step", "dpo": "step"}[method]
 
 
 def sqrt_kl(curve) -> np.ndarray:
@@ -201,3 +201,40 @@ def per_seed(rows, measure, keys=CURVE, geometric: bool = False) -> dict:
         values.setdefault(key[:-1], []).append(measure(curve))
     summarize = Interval.of_geometric if geometric else Interval.of
     return {key: summarize(v) for key, v in values.items()}
+
+
+# --- direct alignment (DPO, IPO) ---------------------------------------------------------------
+
+DPO_CURVE = ("loss", "beta", "rm_data")  # what identifies a direct-alignment curve
+DPO_COLUMNS = ("epoch", "kl", "gold", "implicit_acc", "train_loss")
+
+
+def dpo_seed_mean(rows) -> list[dict]:
+    """`seed_mean` of dpo.csv's rows: one row per (loss, beta, data) and step."""
+    mean = seed_mean([{"method": "dpo"} | r for r in rows], ("method", *DPO_CURVE), DPO_COLUMNS)
+    return [{k: v for k, v in r.items() if k != "method"} for r in mean]
+
+
+def fittable(d) -> bool:
+    """Whether a curve has the two distinct d > 0 that a two-coefficient form needs (a run of
+    a few steps may have only one checkpoint after step 0)."""
+    d = np.asarray(d)
+    return np.unique(d[d > 0]).size >= 2
+
+
+def dpo_fit_rows(rows) -> list[dict]:
+    """The RL form d(α − β log d) and, to compare, the quadratic d(α − β d) (the best-of-n
+    form) fitted to gold against d = sqrt(KL) of every direct-alignment curve that is
+    `fittable`, per seed and on the seed mean; with the RL form's peak. `fit_alpha` and
+    `fit_beta` are the form's coefficients (`beta` stays the DPO/IPO β)."""
+    out = []
+    for key, curve in group(rows + dpo_seed_mean(rows), *DPO_CURVE, "seed").items():
+        d, gold = sqrt_kl(curve), [r["gold"] for r in curve]
+        if not fittable(d):
+            continue
+        rl, quadratic = fit.fit_rl(d, gold), fit.fit_bon(d, gold)
+        peak_d, peak_gold = fit.rl_peak(rl.alpha, rl.beta)
+        out.append(dict(zip((*DPO_CURVE, "seed"), key, strict=True))
+                   | {"fit_alpha": rl.alpha, "fit_beta": rl.beta, "r2": rl.r2,
+                      "r2_quadratic": quadratic.r2, "peak_d": peak_d, "peak_gold": peak_gold})
+    return out

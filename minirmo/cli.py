@@ -2,8 +2,9 @@
 
     minirmo bon --preset tiny --out runs/tiny          best-of-n against every proxy RM
     minirmo rl  --preset tiny --out runs/tiny          PPO against every proxy size (most data)
-    minirmo reproduce --preset tiny --out runs/tiny    every study, CSV and figure of the paper
+    minirmo dpo --preset tiny --out runs/tiny          DPO and IPO: overoptimization with no RM
     minirmo ensembles --preset tiny --out runs/tiny    proxy ensembles against overoptimization
+    minirmo reproduce --preset tiny --out runs/tiny    every study, CSV and figure of the paper
     minirmo handout DIR / minirmo grade [DIR]          the course kit (docs/teaching.md)
 
 Each runs the preset's default seeds, or `--seeds 0 1 2`, or one `--seed S`. Every command
@@ -15,6 +16,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 
 import torch
 
@@ -22,6 +24,7 @@ from minirmo import grade, handout
 from minirmo.reproduce import (
     StudyFailed,
     bon_command,
+    dpo_command,
     ensembles_command,
     prepare_in_parallel,
     reproduce,
@@ -38,10 +41,15 @@ def main(argv=None) -> None:
     rl = commands.add_parser("rl", help="PPO against every proxy size of a preset")
     rl.add_argument("--kl-coef", type=float, default=0.0,
                     help="per-token KL penalty coefficient (default: 0, as in the paper)")
+    dpo = commands.add_parser("dpo", help="DPO and IPO at several betas, with no reward model")
+    dpo.add_argument("--betas", type=float, nargs="+", metavar="B",
+                     help="betas to sweep, each > 0 (default: the preset's, e.g. 0.01 0.1 1)")
+    dpo.add_argument("--losses", nargs="+", metavar="LOSS",
+                     help="direct-alignment losses: dpo, ipo (default: the preset's)")
     repro = commands.add_parser("reproduce", help="every study and figure of the paper")
     ensembles = commands.add_parser("ensembles", help="best-of-n and PPO against ensembles "
                                     "of proxies, with and without label noise")
-    for command in (bon, rl, repro, ensembles):
+    for command in (bon, rl, dpo, ensembles, repro):
         command.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
                              help="experiment size (default: tiny)")
         command.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
@@ -65,6 +73,9 @@ def main(argv=None) -> None:
         if getattr(args, "kl_coef", 0.0) < 0:
             raise ValueError(f"kl-coef: must be >= 0, got {args.kl_coef}")
         preset = get_preset(args.preset)
+        if getattr(args, "betas", None) or getattr(args, "losses", None):  # validated by Preset
+            preset = replace(preset, dpo_betas=tuple(sorted(args.betas or preset.dpo_betas)),
+                             dpo_losses=tuple(args.losses or preset.dpo_losses))
         seeds = [args.seed] if args.seed is not None else args.seeds
         runs = seed_runs(preset, args.out or f"runs/{args.preset}", args.device, seeds)
         jobs = args.jobs or min(len(runs), os.cpu_count() or 1)
@@ -87,6 +98,8 @@ def main(argv=None) -> None:
             print(rl_command(runs, args.kl_coef))
         elif args.command == "ensembles":
             print(ensembles_command(runs))
+        elif args.command == "dpo":
+            print(dpo_command(runs))
         else:
             print(reproduce(runs))
     except StudyFailed as err:

@@ -8,14 +8,15 @@ checks them at every seed of a list and fails if a pinned one fails at any. One 
 serves all three. Findings that are not pinned are reported as measured: they are where the
 toy and the paper part ways at some seeds.
 
-`rows` is a dict of one seed's rows per study: "rm", "bon", "rl" and "kl_penalty" (see
+`rows` is a dict of one seed's rows per study: "rm", "bon", "rl", "kl_penalty" and "dpo" (see
 `runs.studies`); a finding whose study is missing is skipped.
 """
 
 from collections.abc import Callable
 from typing import NamedTuple
 
-from minirmo.analysis import group, peak
+from minirmo import fit
+from minirmo.analysis import fittable, group, peak, sqrt_kl
 
 
 class Finding(NamedTuple):
@@ -187,6 +188,84 @@ def ensembles_agree_on_the_hack(rows):
                    f"{plain['gold']:+.2f}")
 
 
+# --- direct alignment (rows["dpo"]: one curve per loss and beta, on the most comparisons) ------
+
+
+def _dpo_curves(rows) -> dict:
+    """{(loss, beta): curve} of one seed's direct-alignment rows."""
+    return group(rows["dpo"], "loss", "beta")
+
+
+def _betas(curves, loss) -> list:
+    return sorted(beta for name, beta in curves if name == loss)
+
+
+def dpo_smallest_beta_overoptimizes(rows):
+    curves = _dpo_curves(rows)
+    beta = _betas(curves, "dpo")[0]
+    curve = curves["dpo", beta]
+    gold, top = _smoothed_peak(curve)
+    holds, figures = _falls(gold, [-r["train_loss"] for r in curve])  # the loss must fall
+    return holds, (f"beta {beta:g}: smoothed gold peaks at epoch {curve[top]['epoch']:.2f} "
+                   f"(KL {curve[top]['kl']:.1f}), {figures}; training loss "
+                   f"{curve[top]['train_loss']:.3f} there, {curve[-1]['train_loss']:.3f} at "
+                   "the end")
+
+
+def _most_kl(curve) -> float:
+    return max(r["kl"] for r in curve)
+
+
+def dpo_largest_beta_less_kl(rows):
+    curves, holds, figures = _dpo_curves(rows), True, []
+    for loss in dict.fromkeys(name for name, _ in curves):
+        betas = _betas(curves, loss)
+        small, large = curves[loss, betas[0]], curves[loss, betas[-1]]
+        holds &= _most_kl(large) < _most_kl(small) / 2
+        figures.append(f"{loss} {_most_kl(large):.1f} vs {_most_kl(small):.1f}")
+    return holds, "most KL at the largest vs the smallest beta: " + ", ".join(figures)
+
+
+def dpo_kl_falls_with_beta(rows):
+    curves, holds, figures = _dpo_curves(rows), True, []
+    for loss in dict.fromkeys(name for name, _ in curves):
+        kl = [_most_kl(curves[loss, b]) for b in _betas(curves, loss)]
+        holds &= all(b < a for a, b in zip(kl, kl[1:], strict=False))
+        figures.append(f"{loss} " + " > ".join(f"{k:.1f}" for k in kl))
+    return holds, "most KL from the smallest beta up: " + ", ".join(figures)
+
+
+def dpo_peaks_in_first_epoch(rows):
+    curves = _dpo_curves(rows)
+    curve = curves["dpo", _betas(curves, "dpo")[0]]
+    top = _smoothed_peak(curve)[1]
+    return curve[top]["epoch"] <= 1, f"smoothed gold peaks at epoch {curve[top]['epoch']:.2f}"
+
+
+def dpo_accuracy_does_not_predict_gold(rows):
+    curves, holds, figures = _dpo_curves(rows), True, []
+    for loss in dict.fromkeys(name for name, _ in curves):
+        betas = _betas(curves, loss)
+        accurate = max(betas, key=lambda b: curves[loss, b][-1]["implicit_acc"])
+        best = max(betas, key=lambda b: max(_smoothed_peak(curves[loss, b])[0]))
+        holds &= accurate != best
+        figures.append(f"{loss}: most accurate at beta {accurate:g} "
+                       f"({curves[loss, accurate][-1]['implicit_acc']:.1%}), highest gold peak "
+                       f"at beta {best:g}")
+    return holds, "; ".join(figures)
+
+
+def dpo_rl_form_beats_quadratic(rows):
+    curves = _dpo_curves(rows)
+    beta = _betas(curves, "dpo")[0]
+    curve = curves["dpo", beta]
+    d, gold = sqrt_kl(curve), [r["gold"] for r in curve]
+    if not fittable(d):
+        return False, f"beta {beta:g}: too few checkpoints to fit"
+    rl, quadratic = fit.fit_rl(d, gold).r2, fit.fit_bon(d, gold).r2
+    return rl > quadratic, f"beta {beta:g}: R2 {rl:.2f} (RL form) vs {quadratic:.2f} (quadratic)"
+
+
 FINDINGS = [
     Finding("gold_agrees", "the gold RM agrees with the hidden utility on >= 80% of held-out "
             "broad pairs", ("rm",), gold_agrees),
@@ -226,6 +305,21 @@ FINDINGS = [
             "each lose less gold from their smoothed peak to the last step than member 0 "
             "alone", ("ensembles",), _ensemble_beats_single("rl", ("wco", "uwo")),
             pinned=False),
+    Finding("dpo_smallest_beta_overoptimizes", "DPO at the smallest beta: gold peaks and loses "
+            ">= 10% of its gain while the training loss keeps falling", ("dpo",),
+            dpo_smallest_beta_overoptimizes),
+    Finding("dpo_largest_beta_less_kl", "direct alignment, every loss: the largest beta spends "
+            "less than half the KL of the smallest", ("dpo",), dpo_largest_beta_less_kl),
+    Finding("dpo_kl_falls_with_beta", "direct alignment, every loss: each larger beta spends "
+            "less KL", ("dpo",), dpo_kl_falls_with_beta),
+    Finding("dpo_peaks_in_first_epoch", "DPO at the smallest beta: gold peaks within the first "
+            "epoch", ("dpo",), dpo_peaks_in_first_epoch, pinned=False),
+    Finding("dpo_accuracy_does_not_predict_gold", "direct alignment, every loss: the beta with "
+            "the most accurate implicit reward is not the one with the highest gold peak",
+            ("dpo",), dpo_accuracy_does_not_predict_gold),
+    Finding("dpo_rl_form_beats_quadratic", "DPO at the smallest beta: the RL form "
+            "d(alpha - beta log d) fits gold against d better than the quadratic", ("dpo",),
+            dpo_rl_form_beats_quadratic, pinned=False),
 ]
 
 

@@ -328,3 +328,55 @@ def plot_ensembles(ensemble_mean, path):
     fig.suptitle(f"proxy ensembles: gold against KL ({note}; a member alone: mean and band "
                  "over members too)", fontsize=10)
     _save(fig, path)
+
+
+# --- direct alignment ---------------------------------------------------------------------------
+
+
+def plot_dpo(dpo_mean, fits, frontier_mean, path):
+    """Direct alignment, one column per loss. Top: gold against sqrt(KL) at each beta (points,
+    band, the RL form fitted to the seed-mean curve), beside best-of-n (grey) and RL (black)
+    against the proxy trained on the same comparisons. Bottom: gold (solid) and the implicit
+    reward's held-out accuracy (dashed, right axis) against epochs of training. The frontier
+    is drawn without its band: RL's seeds spend very different KL by the same step, and their
+    band would cover the panel.
+
+    dpo_mean: analysis.dpo_seed_mean rows; fits: analysis.dpo_fit_rows; frontier_mean:
+    analysis.seed_mean of studies.dpo_frontier_rows.
+    """
+    fitted = {(f["loss"], f["beta"]): f for f in fits if f["seed"] == "mean"}
+    losses = list(dict.fromkeys(r["loss"] for r in dpo_mean))
+    colours = size_colours([r["beta"] for r in dpo_mean])
+    fig, axes = plt.subplots(2, len(losses), figsize=(5.6 * len(losses), 8.4), squeeze=False)
+    for column, loss in enumerate(losses):
+        top, bottom = axes[0][column], axes[1][column]
+        accuracy = bottom.twinx()
+        for (method, params), curve in group(frontier_mean, "method", "rm_params").items():
+            d, colour = sqrt_kl(curve), "0.55" if method == "bon" else "black"
+            top.plot(d, [r["gold"] for r in curve], "-" if method == "bon" else ":",
+                     color=colour, lw=1.4, label=f"{LABELS[method]}, proxy of {params:,}")
+        for (beta,), curve in group([r for r in dpo_mean if r["loss"] == loss], "beta").items():
+            d, colour, f = sqrt_kl(curve), colours[beta], fitted.get((loss, beta))
+            top.plot(d, [r["gold"] for r in curve], "o", ms=3.5, color=colour,
+                     label=None if f else f"β = {beta:g}")
+            _band(top, d, curve, "gold", colour)
+            if f:  # analysis.fittable
+                grid = np.linspace(0, d.max(), 200)
+                top.plot(grid, fit.rl_form(grid, f["fit_alpha"], f["fit_beta"]), "-",
+                         color=colour, lw=1.5, label=f"β = {beta:g} (RL form, R² {f['r2']:.2f})")
+            epoch = [r["epoch"] for r in curve]
+            bottom.plot(epoch, [r["gold"] for r in curve], "-", color=colour, label=f"β = {beta:g}")
+            _band(bottom, epoch, curve, "gold", colour)
+            accuracy.plot(epoch, [r["implicit_acc"] for r in curve], "--", color=colour)
+        top.axhline(0, color="grey", lw=0.5)
+        kl_axis(top)
+        top.set_title(f"{loss.upper()}: gold against KL, on {curve[0]['rm_data']:,} comparisons",
+                      fontsize=10)
+        top.legend(fontsize=7)
+        bottom.set_xlabel("epochs of training")
+        bottom.set_ylabel("gold score (solid)")
+        accuracy.set_ylabel("implicit reward's held-out accuracy (dashed)")
+        bottom.legend(fontsize=7)
+    axes[0][0].set_ylabel("gold score (relative to initial policy)")
+    fig.suptitle(f"direct alignment: {_seeds_note(dpo_mean)}", fontsize=10)
+    _save(fig, path)

@@ -8,6 +8,7 @@ import numpy as np
 
 from minirmo import findings
 from minirmo.analysis import (
+    DPO_CURVE,
     MEAN,
     Interval,
     group,
@@ -172,6 +173,37 @@ def disagreement_table(rows) -> str:
              for k in ("samples", "gold", "members_mean", "disagreement")}
         lines.append(f"{noise:>5.0%} {praise:>6} {v['samples'].mean:>8.0f} {v['gold']:>21.2f} "
                      f"{v['members_mean']:>21.2f} {v['disagreement']:>19.2f}")
+    return "\n".join(lines)
+
+
+def dpo_table(dpo, fits, frontier) -> str:
+    """Per loss and beta: the most KL spent, where gold peaks, gold, implicit accuracy and
+    training loss at the end, and the R² of the RL form and of the quadratic on the seed-mean
+    curve (`fits`: analysis.dpo_fit_rows); then where best-of-n and RL against the proxy on the
+    same comparisons peak (`frontier`: studies.dpo_frontier_rows)."""
+    measures = {"most KL": lambda c: max(r["kl"] for r in c),
+                "peak epoch": lambda c: peak(c)["epoch"], "peak gold": lambda c: peak(c)["gold"],
+                "gold end": lambda c: c[-1]["gold"], "acc end": lambda c: c[-1]["implicit_acc"],
+                "loss end": lambda c: c[-1]["train_loss"]}
+    values = {name: per_seed(dpo, m, DPO_CURVE) for name, m in measures.items()}
+    r2 = {tuple(f[k] for k in DPO_CURVE): (f["r2"], f["r2_quadratic"]) for f in fits
+          if f["seed"] == MEAN}
+    lines = [f"direct alignment, seeds {_seeds(dpo)}, on {most_data(dpo):,} comparisons: "
+             "mean [min, max] over seeds; R2 of the RL form / the quadratic on the seed mean",
+             f"{'loss':>4} {'beta':>5} {'most KL':>19} {'peak epoch':>19} {'peak gold':>19} "
+             f"{'gold end':>21} {'implicit acc end':>19} {'train loss end':>22} {'R2 RL/quad':>11}"]
+    for key in values["most KL"]:
+        v = {name: values[name][key] for name in values}
+        lines.append(f"{key[0]:>4} {key[1]:>5g} {v['most KL']:>19.1f} {v['peak epoch']:>19.2f} "
+                     f"{v['peak gold']:>19.2f} {v['gold end']:>21.2f} {v['acc end']:>19.2f} "
+                     f"{v['loss end']:>22.4g} "
+                     + (f"{r2[key][0]:>5.2f}/{r2[key][1]:.2f}" if key in r2 else "  (too short)"))
+    for (method, params, data), curves in group(frontier, "method", "rm_params",
+                                                "rm_data").items():
+        top = Interval.of([peak(c)["gold"] for c in group(curves, "seed").values()])
+        kl = Interval.of([peak(c)["kl"] for c in group(curves, "seed").values()])
+        lines.append(f"  beside it, {method} against the {params:,}-param proxy on {data:,} "
+                     f"comparisons: peak gold {top:.2f} at KL {kl:.1f}")
     return "\n".join(lines)
 
 

@@ -15,6 +15,8 @@
   (Section 3.4), unless the preset's `large_policy` is None;
 * **ensembles** (beyond the paper, `ensembles_command`): best-of-n and RL against ensembles of
   proxies with and without label noise, unless the preset's `ensembles` is None;
+* **direct alignment**: DPO and IPO at several betas on the proxies' comparisons, with no
+  reward model (Rafailov et al. 2024), as `dpo_command` runs it;
 
 and prints every finding as "holds in k of n seeds".
 """
@@ -32,6 +34,8 @@ from minirmo.runs.run import Run
 from minirmo.runs.studies import (
     bon_rows,
     disagreement_rows,
+    dpo_frontier_rows,
+    dpo_rows,
     ensemble_rows,
     kl_penalty_rows,
     policy_size_rows,
@@ -123,6 +127,30 @@ def ensembles_command(runs: list[Run]) -> str:
     return "\n\n".join([tables, report.findings_summary(rows)])
 
 
+def _dpo(runs: list[Run], frontier: list[dict]) -> tuple[list[dict], str]:
+    """The direct-alignment study: dpo.csv, dpo_fits.csv, dpo.png, and its table (without
+    the findings). `frontier`: best-of-n and RL rows against the proxy it is drawn beside."""
+    out = runs[0].out
+    with study("direct-alignment"):
+        dpo = dpo_rows(runs)
+        write_csv(out / "dpo.csv", dpo)
+        fits = analysis.dpo_fit_rows(dpo)
+        write_csv(out / "dpo_fits.csv", fits)
+    plots.plot_dpo(analysis.dpo_seed_mean(dpo), fits, analysis.seed_mean(frontier),
+                   out / "dpo.png")
+    return dpo, report.dpo_table(dpo, fits, frontier)
+
+
+def dpo_command(runs: list[Run]) -> str:
+    """`minirmo dpo`: dpo.csv, dpo_fits.csv, dpo.png and the direct-alignment table with its
+    findings."""
+    write_config(runs)
+    with study("best-of-n and RL frontier"):
+        frontier = dpo_frontier_rows(runs)
+    dpo, table = _dpo(runs, frontier)
+    return "\n\n".join([table, report.findings_summary({"dpo": dpo})])
+
+
 def reproduce(runs: list[Run]) -> str:
     """Run every study, write every CSV and figure into the runs' folder, return the summary."""
     out = runs[0].out
@@ -162,7 +190,11 @@ def reproduce(runs: list[Run]) -> str:
         plots.plot_policy_size(analysis.seed_mean(
             policy_size, ("policy_params", "method", "rm_params")), out / "policy_size.png")
         sections.append(report.policy_size_summary(policy_size))
-    studies = {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty}
+    largest, most = max(r["rm_params"] for r in bon), analysis.most_data(bon)
+    dpo, table = _dpo(runs, [r for r in bon + rl  # dpo_frontier_rows, already at hand
+                             if r["rm_params"] == largest and r["rm_data"] == most])
+    sections.append(table)
+    studies = {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty, "dpo": dpo}
     if runs[0].preset.ensembles is not None:
         ensembles, tables = _ensembles(runs)
         studies |= ensembles
@@ -172,9 +204,9 @@ def reproduce(runs: list[Run]) -> str:
 
 
 def prepare(runs: list[Run], command: str, kl_coef: float = 0.0) -> None:
-    """Train and cache every artefact `command` ("bon", "rl", "ensembles" or "reproduce";
-    "findings" is what `findings.check` reads: reproduce without the policy-size study)
-    needs; write no file. Running the command afterwards only loads."""
+    """Train and cache every artefact `command` ("bon", "rl", "ensembles", "dpo" or
+    "reproduce"; "findings" is what `findings.check` reads: reproduce without the policy-size
+    study) needs; write no file. Running the command afterwards only loads."""
     if command == "rl":
         rl_rows(runs, kl_coef=kl_coef)
         return
@@ -183,6 +215,10 @@ def prepare(runs: list[Run], command: str, kl_coef: float = 0.0) -> None:
         ensemble_rows(runs)  # (disagreement_rows only scores: nothing to cache)
     if command == "ensembles":
         return
+    if command == "dpo":
+        dpo_frontier_rows(runs)
+        dpo_rows(runs)
+        return
     rm_rows(runs)
     bon = bon_rows(runs)
     if command in ("reproduce", "findings"):
@@ -190,6 +226,7 @@ def prepare(runs: list[Run], command: str, kl_coef: float = 0.0) -> None:
         kl_penalty_rows(runs)
         if command == "reproduce" and runs[0].preset.large_policy is not None:
             policy_size_rows(runs, bon, rl)
+        dpo_rows(runs)
 
 
 def _prepare_seed(preset: Preset, out: str, device: str, seed: int, command: str,

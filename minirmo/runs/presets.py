@@ -1,13 +1,15 @@
 """Presets: everything an experiment needs, fixed in one dataclass, and the three shipped ones.
 
 A *preset* fixes the world, the policy and its SFT, the gold RM, the grid of proxy RMs (sizes ×
-numbers of comparisons), the best-of-n pool size, PPO, and how many seeds a study runs by
-default. ``test`` runs in about a minute (the test suite uses it), ``tiny`` is the demo (a few
-minutes on a laptop CPU), ``paper`` is the full sweep.
+numbers of comparisons), the best-of-n pool size, PPO, the direct-alignment sweep (DPO/IPO at
+several β), and how many seeds a study runs by default. ``test`` runs in about a minute (the
+test suite uses it), ``tiny`` is the demo (a few minutes on a laptop CPU), ``paper`` is the full
+sweep.
 """
 
 from dataclasses import dataclass, field, replace
 
+from minirmo.dpo import LOSSES, DPOConfig
 from minirmo.ensemble import EnsembleConfig
 from minirmo.policy import PolicyConfig, SFTConfig
 from minirmo.ppo import PPOConfig
@@ -42,6 +44,10 @@ class Preset:
     large_policy: PolicyConfig | None = field(default_factory=lambda: PolicyConfig(3, 128))
     # the ensembles study (ensemble.py; `minirmo ensembles`); None skips it in `reproduce`
     ensembles: EnsembleConfig | None = field(default_factory=EnsembleConfig)
+    # direct alignment (`minirmo dpo`): each loss at each beta, on the most comparisons
+    dpo: DPOConfig = field(default_factory=DPOConfig)
+    dpo_losses: tuple = ("dpo", "ipo")
+    dpo_betas: tuple = (0.01, 0.1, 1.0)  # smallest first
 
     def __post_init__(self):
         if not self.proxy_sizes:
@@ -68,6 +74,17 @@ class Preset:
             if not 2 <= self.ensembles.pairs <= self.proxy_data[-1]:
                 raise ValueError(f"ensembles.pairs must be between 2 and the most comparisons"
                                  f" ({self.proxy_data[-1]:,}), got {self.ensembles.pairs!r}")
+        self._check_dpo()
+
+    def _check_dpo(self) -> None:
+        if not self.dpo_losses or len(set(self.dpo_losses)) != len(self.dpo_losses) or any(
+                loss not in LOSSES for loss in self.dpo_losses):
+            raise ValueError(f"dpo_losses must name each of {sorted(LOSSES)} at most once, "
+                             f"got {self.dpo_losses!r}")
+        betas = self.dpo_betas
+        if not betas or any(isinstance(b, bool) or not isinstance(b, int | float) or not b > 0
+                            for b in betas) or list(betas) != sorted(set(betas)):
+            raise ValueError(f"dpo_betas must be numbers > 0, increasing, got {betas!r}")
 
     @property
     def default_seeds(self) -> list[int]:
@@ -79,13 +96,15 @@ PRESETS = {
     # two of its proxies are the tiny preset's (the same cache keys): a gold of its own on
     # 8,000 pairs agreed with the utility on only 72-82% of held-out pairs at seeds 0-4, where
     # this one reaches 85-87%. Two KL coefficients, and no policy-size study (the tests check
-    # that study's structure on a micro preset), and no ensembles study (its 8 PPO runs would
-    # add a minute; tests/test_ensemble.py runs it on a micro preset, and pins its finding on
-    # this preset's members), keep the suite within its time.
+    # that study's structure on a micro preset), no ensembles study (its 8 PPO runs would add
+    # a minute; tests/test_ensemble.py runs it on a micro preset and pins its finding on this
+    # preset's members), and direct alignment with DPO alone at the ends of tiny's beta sweep
+    # (the same runs as tiny's) keep the suite within its time.
     "test": Preset(
         "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 64)], proxy_data=[1000, 4000],
         bon_pool=4096, seeds=1, ppo=PPOConfig(steps=24, batch_size=128, lr=3e-4),
-        kl_coefs=(0.0, 0.1), large_policy=None, ensembles=None),
+        kl_coefs=(0.0, 0.1), large_policy=None, ensembles=None, dpo_losses=("dpo",),
+        dpo_betas=(0.01, 1.0)),
     # the quick demo: a few minutes a seed on one core; its 4 seeds run two at a time on a
     # 2-core CPU (3 would take as long: the third runs alone). PPO takes half-size batches at 3x
     # the default lr, so that 30 steps reach the overoptimized regime of the small proxies at a
@@ -102,7 +121,10 @@ PRESETS = {
                      RMConfig(2, 32), RMConfig(2, 48), RMConfig(2, 64), RMConfig(3, 96)],
         proxy_data=[250, 500, 1000, 2000, 4000, 8000, 16000, 32000], bon_pool=16384,
         # lr 1e-3: at the default 3e-3 this 3-layer gold once stalled at 70% agreement
-        gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3))),
+        gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3)),
+        # 8x the comparisons of tiny: 8x the steps an epoch, so a checkpoint every 32 steps
+        # (not yet run at this size)
+        dpo=DPOConfig(eval_every=32)),
 }
 
 

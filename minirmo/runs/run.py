@@ -4,6 +4,7 @@
             │            └─────────────────────────────┘                   └─> bon(size, pairs)
             └─> pool (N samples per prompt) ─────────────────────────────────────┘
     (rl also reads the policy and the gold RM; bon the pool and its gold scores)
+    policy, comparisons, gold ─> dpo(loss, beta, pairs)   direct alignment: no proxy RM
 
 Every node is an `Artefact` (cache.py): asked for, it is loaded from ``OUT/cache/seed{S}/``
 or computed from its inputs and saved. The proxies of every size train on one shared, nested
@@ -20,6 +21,7 @@ from pathlib import Path
 import torch
 
 from minirmo.bon import bon_estimate
+from minirmo.dpo import train_dpo
 from minirmo.ensemble import OBJECTIVES, Ensemble, EnsembleConfig, combine, flip_labels
 from minirmo.policy import PolicyConfig, build_policy, sample_pool, sft
 from minirmo.ppo import train_ppo
@@ -257,6 +259,29 @@ class Run:
     def member_artefacts(self, config: EnsembleConfig, noise: float) -> list[Artefact]:
         return [self.member_artefact(config.size, config.pairs, noise, k)
                 for k in range(config.members)]
+
+    # ------------------------------------------------------------------ direct alignment
+    def dpo_artefact(self, loss: str, beta: float, pairs: int) -> Artefact:
+        """DPO or IPO at `beta` from the initial policy, on the first `pairs` of the proxies'
+        comparisons, judged by the gold RM at each checkpoint (see dpo.train_dpo)."""
+        most = max(self.preset.proxy_data)
+        if not 2 <= pairs <= most:
+            raise ValueError(f"pairs: must be between 2 and {most:,} (the preset's most "
+                             f"comparisons), got {pairs!r}")
+        config = replace(self.preset.dpo, loss=loss, beta=beta)  # validates both
+
+        def compute(g, policy, comparisons, gold):
+            chosen, rejected = comparisons
+            return train_dpo(policy, chosen[:pairs], rejected[:pairs], self.world, config,
+                             gold[0].score, g, self.progress)
+
+        return Artefact(f"dpo_{loss}_beta{beta:g}_n{pairs}", compute,
+                        (self.policy_artefact(), self.comparisons_artefact(),
+                         self.gold_artefact()), (config, pairs))
+
+    def dpo(self, loss: str, beta: float, pairs: int) -> list[dict]:
+        """Direct alignment from the initial policy; the per-checkpoint records (dpo.py)."""
+        return self.get(self.dpo_artefact(loss, beta, pairs))
 
     # ------------------------------------------------------------------ what users ask for
     def policy(self):

@@ -208,6 +208,34 @@ def disagreement_rows(runs: list[Run], samples: int = 2048) -> list[dict]:
     return rows
 
 
+def dpo_rows(runs: list[Run]) -> list[dict]:
+    """Direct alignment: each of the preset's losses (`dpo_losses`) at each of its betas
+    (`dpo_betas`), trained on the most comparisons (those the proxies learn from), per seed.
+
+    Each row is one checkpoint: `seed, loss, beta, rm_data, step, kl, gold, implicit_acc`
+    (the sampled KL(π ‖ π_init) and mean gold score of fresh samples, and the implicit reward's
+    held-out accuracy), then `epoch`, `val_loss` and `train_loss` (see dpo.train_dpo).
+    """
+    rows = []
+    for run in runs:
+        pairs, preset = run.preset.proxy_data[-1], run.preset
+        settings = [(loss, beta) for loss in preset.dpo_losses for beta in preset.dpo_betas]
+        for loss, beta in tqdm(settings, desc=f"direct alignment, seed {run.seed}",
+                               disable=not run.progress):
+            rows += [{"seed": run.seed, "loss": loss, "beta": beta, "rm_data": pairs}
+                     | {k: record[k] for k in ("step", "kl", "gold", "implicit_acc")} | record
+                     for record in run.dpo(loss, beta, pairs)]
+    return rows
+
+
+def dpo_frontier_rows(runs: list[Run]) -> list[dict]:
+    """Best-of-n and RL against the largest proxy on the most data: the frontiers that direct
+    alignment is drawn beside. That proxy learned from the same comparisons, and in the shipped
+    presets it has the policy's own shape (2 layers, 64 wide), as DPO's implicit reward has."""
+    proxy = [(runs[0].preset.proxy_sizes[-1], runs[0].preset.proxy_data[-1])]
+    return bon_rows(runs, proxy) + rl_rows(runs, proxy)
+
+
 def write_csv(path: Path, rows: list[dict]) -> None:
     """Write `rows` to `path` atomically; the columns are every key, in first-seen order, and a
     row without a column leaves it empty."""
