@@ -17,7 +17,7 @@ import time
 import torch
 
 from minirmo import findings
-from minirmo.reproduce import prepare_in_parallel
+from minirmo.reproduce import prepare
 from minirmo.runs.presets import get_preset
 from minirmo.runs.studies import (
     bon_rows,
@@ -37,14 +37,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", default=None, help="run folder (default: runs/robust-PRESET)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="seeds trained at once, one process and thread each")
+                        help="models trained at once, one process and thread each")
     args = parser.parse_args()
     preset, out = get_preset(args.preset), args.out or f"runs/robust-{args.preset}"
     torch.set_num_threads(1)  # as the `minirmo` command: the same bits as its runs
     table, start = {}, time.time()
-    if args.jobs > 1 and len(args.seeds) > 1:
-        prepare_in_parallel(seed_runs(preset, out, seeds=args.seeds), "findings",
-                            jobs=min(args.jobs, len(args.seeds)))
+    if args.jobs > 1:
+        prepare(seed_runs(preset, out, seeds=args.seeds), "findings", jobs=args.jobs)
     for seed in args.seeds:  # loads what the workers trained (or trains it, with --jobs 1)
         runs = seed_runs(preset, out, seeds=[seed], progress=False)
         rows = {"rm": rm_rows(runs), "bon": bon_rows(runs), "rl": rl_rows(runs),

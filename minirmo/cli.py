@@ -26,7 +26,7 @@ from minirmo.reproduce import (
     bon_command,
     dpo_command,
     ensembles_command,
-    prepare_in_parallel,
+    prepare,
     reproduce,
     rl_command,
 )
@@ -59,8 +59,8 @@ def main(argv=None) -> None:
                            help="random seeds (default: the preset's, e.g. 0 1 2 for tiny)")
         seeds.add_argument("--seed", type=int, help="one random seed (same as --seeds S)")
         command.add_argument("--jobs", type=int, default=None,
-                             help="seeds trained at once, each in its own process on one "
-                                  "thread (default: as many as seeds and CPU cores allow)")
+                             help="models trained at once, each in its own process on one "
+                                  "thread (default: one per CPU core)")
     handout.add_command(commands)  # the course kit: `minirmo handout DIR`,
     grade.add_command(commands)  # and `minirmo grade [DIR]`
     args = parser.parse_args(argv)
@@ -78,7 +78,7 @@ def main(argv=None) -> None:
                              dpo_losses=tuple(args.losses or preset.dpo_losses))
         seeds = [args.seed] if args.seed is not None else args.seeds
         runs = seed_runs(preset, args.out or f"runs/{args.preset}", args.device, seeds)
-        jobs = args.jobs or min(len(runs), os.cpu_count() or 1)
+        jobs = (os.cpu_count() or 1) if args.jobs is None else args.jobs
         if jobs < 1:
             raise ValueError(f"jobs: must be >= 1, got {args.jobs}")
         if args.command == "ensembles" and preset.ensembles is None:
@@ -90,8 +90,8 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     start = time.time()
     try:
-        if jobs > 1 and len(runs) > 1:  # train the seeds side by side; the command then loads
-            prepare_in_parallel(runs, args.command, getattr(args, "kl_coef", 0.0), jobs)
+        if jobs > 1:  # train seeds and cells side by side; the command then only loads
+            prepare(runs, args.command, getattr(args, "kl_coef", 0.0), jobs)
         if args.command == "bon":
             print(bon_command(runs))
         elif args.command == "rl":

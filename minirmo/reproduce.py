@@ -21,15 +21,13 @@
 and prints every finding as "holds in k of n seeds".
 """
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-
-import torch
-from tqdm.auto import tqdm
+from functools import partial
 
 from minirmo import analysis, plots, report
-from minirmo.runs.presets import Preset
+from minirmo.ensemble import OBJECTIVES
+from minirmo.runs.cache import Artefact
+from minirmo.runs.parallel import train_in_parallel
 from minirmo.runs.run import Run
 from minirmo.runs.studies import (
     bon_rows,
@@ -38,11 +36,12 @@ from minirmo.runs.studies import (
     dpo_rows,
     ensemble_rows,
     kl_penalty_rows,
+    log_spaced_ns,
+    policy_size_proxies,
     policy_size_rows,
     rl_rows,
     rl_samples,
     rm_rows,
-    seed_runs,
     write_config,
     write_csv,
 )
@@ -203,52 +202,56 @@ def reproduce(runs: list[Run]) -> str:
     return "\n\n".join(sections)
 
 
-def prepare(runs: list[Run], command: str, kl_coef: float = 0.0) -> None:
-    """Train and cache every artefact `command` ("bon", "rl", "ensembles", "dpo" or
-    "reproduce"; "findings" is what `findings.check` reads: reproduce without the policy-size
-    study) needs; write no file. Running the command afterwards only loads."""
+def needs(run: Run, command: str, kl_coef: float = 0.0) -> list[Artefact]:
+    """The artefacts `command` ("bon", "rl", "dpo", "ensembles" or "reproduce"; "findings" is
+    what `findings.check` reads: reproduce without the policy-size study) reads at one seed:
+    the leaves of its graph (every proxy, pool and gold RM it needs is an input of one)."""
+    preset = run.preset
+    sizes, most, ns = preset.proxy_sizes, preset.proxy_data[-1], log_spaced_ns(preset.bon_pool)
+    rl = [run.rl_artefact(size, most, kl_coef) for size in sizes]
     if command == "rl":
-        rl_rows(runs, kl_coef=kl_coef)
-        return
-    if command == "ensembles" or (command in ("reproduce", "findings")
-                                  and runs[0].preset.ensembles is not None):
-        ensemble_rows(runs)  # (disagreement_rows only scores: nothing to cache)
+        return rl
+    dpo = [run.dpo_artefact(loss, beta, most)
+           for loss in preset.dpo_losses for beta in preset.dpo_betas]
+    if command == "dpo":  # and the frontiers it is drawn beside (dpo_frontier_rows)
+        return dpo + [run.bon_artefact(sizes[-1], most, ns), run.rl_artefact(sizes[-1], most)]
+    ensembles, config = [], preset.ensembles
+    for noise in config.label_noise if config is not None else ():
+        ensembles += [run.ensemble_bon_artefact(config, noise, ns)]
+        ensembles += [run.ensemble_rl_artefact(config, noise, objective)
+                      for objective in ("single", *OBJECTIVES)]
     if command == "ensembles":
+        return ensembles
+    bon = [run.bon_artefact(size, pairs, ns) for size, pairs in run.proxies()]
+    if command == "bon":
+        return bon
+    penalty = [run.rl_artefact(sizes[0], most, coef) for coef in preset.kl_coefs]
+    leaves = bon + rl + penalty + dpo + ensembles
+    if command == "reproduce" and preset.large_policy is not None:
+        large = run.with_policy(preset.large_policy)
+        leaves += [artefact for size, pairs in policy_size_proxies(preset) for artefact in
+                   (large.bon_artefact(size, pairs, ns), large.rl_artefact(size, pairs))]
+    return leaves
+
+
+@contextmanager
+def _training(run: Run, artefact: Artefact):
+    try:
+        yield
+    except Exception as err:
+        raise StudyFailed(f"training {artefact.name} (seed {run.seed}) failed: "
+                          f"{type(err).__name__}: {err}") from err
+
+
+def prepare(runs: list[Run], command: str, kl_coef: float = 0.0, jobs: int = 1) -> None:
+    """Train and cache every artefact `command` needs at each seed (`needs`); write no file.
+    Running the command afterwards only loads. With `jobs` > 1, `jobs` worker processes train
+    the seeds and cells side by side (runs.parallel), with the same bits as in one process."""
+    leaves = partial(needs, command=command, kl_coef=kl_coef)
+    if jobs > 1:
+        train_in_parallel(runs, leaves, jobs, on_error=_training)
         return
-    if command == "dpo":
-        dpo_frontier_rows(runs)
-        dpo_rows(runs)
-        return
-    rm_rows(runs)
-    bon = bon_rows(runs)
-    if command in ("reproduce", "findings"):
-        rl = rl_rows(runs)
-        kl_penalty_rows(runs)
-        if command == "reproduce" and runs[0].preset.large_policy is not None:
-            policy_size_rows(runs, bon, rl)
-        dpo_rows(runs)
-
-
-def _prepare_seed(preset: Preset, out: str, device: str, seed: int, command: str,
-                  kl_coef: float) -> int:
-    torch.set_num_threads(1)
-    prepare(seed_runs(preset, out, device, [seed], progress=False), command, kl_coef)
-    return seed
-
-
-def prepare_in_parallel(runs: list[Run], command: str, kl_coef: float = 0.0,
-                        jobs: int = 2) -> None:
-    """`prepare` each seed in its own worker process, `jobs` at a time, one thread each.
-
-    The seeds' artefacts are independent (each seed has its own folder and its own
-    randomness), so the cache holds the same bits as after a sequential run with one thread.
-    """
-    preset, out, device = runs[0].preset, str(runs[0].out), str(runs[0].device)
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited threads
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = {pool.submit(_prepare_seed, preset, out, device, run.seed, command,
-                               kl_coef): run.seed for run in runs}
-        for future in tqdm(as_completed(futures), total=len(futures),
-                           desc=f"seeds, {jobs} at a time", disable=not runs[0].progress):
-            with study(f"seed-{futures[future]}"):
-                future.result()
+    for run in runs:
+        for artefact in leaves(run):
+            with _training(run, artefact):
+                run.get(artefact)

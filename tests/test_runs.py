@@ -12,9 +12,10 @@ from dataclasses import replace
 import pytest
 import torch
 
+from minirmo.ensemble import EnsembleConfig
 from minirmo.policy import PolicyConfig, SFTConfig
 from minirmo.ppo import PPOConfig
-from minirmo.reproduce import prepare, prepare_in_parallel, reproduce
+from minirmo.reproduce import needs, prepare, reproduce
 from minirmo.reward import BTConfig, GoldConfig, RMConfig
 from minirmo.runs.cache import CACHE_VERSION, Artefact, Cache
 from minirmo.runs.presets import PRESETS, Preset, get_preset
@@ -206,17 +207,18 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def test_seeds_prepared_in_parallel_processes_match_a_sequential_run(tmp_path):
-    """Training two seeds side by side in worker processes leaves the cache with the same
-    files, bit for bit, as training them one after the other on one thread."""
+def test_cells_trained_in_parallel_processes_match_a_sequential_run(tmp_path):
+    """Training two seeds' artefacts side by side in worker processes (seeds and cells at
+    once) leaves the cache with the same files, bit for bit, as training them one after the
+    other on one thread."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         prepare(seed_runs(MICRO, tmp_path / "sequential", seeds=[0, 1], progress=False), "bon")
     finally:
         torch.set_num_threads(threads)
-    prepare_in_parallel(seed_runs(MICRO, tmp_path / "parallel", seeds=[0, 1], progress=False),
-                        "bon", jobs=2)
+    prepare(seed_runs(MICRO, tmp_path / "parallel", seeds=[0, 1], progress=False), "bon",
+            jobs=2)
     files = sorted(p.relative_to(tmp_path / "sequential")
                    for p in (tmp_path / "sequential").rglob("*.pt"))
     assert files == sorted(p.relative_to(tmp_path / "parallel")
@@ -225,6 +227,21 @@ def test_seeds_prepared_in_parallel_processes_match_a_sequential_run(tmp_path):
         a, b = (torch.load(tmp_path / kind / name, weights_only=True)
                 for kind in ("sequential", "parallel"))
         assert _same(a, b), name
+
+
+def test_a_prepared_command_only_loads(tmp_path):
+    """After `prepare`, the command computes nothing: `needs` lists every artefact its
+    studies read (the policy-size study's larger policy included)."""
+    preset = replace(MICRO, large_policy=PolicyConfig(1, 32, 2),
+                     ensembles=EnsembleConfig(members=2, label_noise=(0.0,)))
+    runs = seed_runs(preset, tmp_path, seeds=[0], progress=False)
+    prepare(runs, "reproduce")
+    trained = len(runs[0].cache.computed)
+    fresh = seed_runs(preset, tmp_path, seeds=[0], progress=False)
+    reproduce(fresh)
+    assert trained > 0 and fresh[0].cache.computed == []
+    assert {a.key for a in needs(runs[0], "findings")} < {a.key for a in needs(runs[0],
+                                                                             "reproduce")}
 
 
 def test_the_policy_size_study_judges_both_policies_by_one_gold(tmp_path):

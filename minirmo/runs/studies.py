@@ -119,6 +119,13 @@ def kl_penalty_rows(runs: list[Run]) -> list[dict]:
     return [row for coef in preset.kl_coefs for row in rl_rows(runs, proxy, kl_coef=coef)]
 
 
+def policy_size_proxies(preset: Preset) -> list[tuple]:
+    """The policy-size study's proxies: the smallest, the middle and the largest size, on the
+    most data."""
+    sizes, most = preset.proxy_sizes, preset.proxy_data[-1]
+    return [(sizes[i], most) for i in sorted({0, len(sizes) // 2, len(sizes) - 1})]
+
+
 def policy_size_rows(runs: list[Run], bon: list[dict], rl: list[dict]) -> list[dict]:
     """Best-of-n and RL against the smallest, the middle and the largest proxy size on the most
     data, for the preset's policy and for its larger policy (`Preset.large_policy`), both judged
@@ -130,8 +137,7 @@ def policy_size_rows(runs: list[Run], bon: list[dict], rl: list[dict]) -> list[d
     initial policy's mean gold score, 0 for the preset's policy). Gold stays relative to each
     initial policy, so the curves compare what optimization gains.
     """
-    sizes, most = runs[0].preset.proxy_sizes, runs[0].preset.proxy_data[-1]
-    proxies = [(sizes[i], most) for i in sorted({0, len(sizes) // 2, len(sizes) - 1})]
+    most, proxies = runs[0].preset.proxy_data[-1], policy_size_proxies(runs[0].preset)
     rows = []
     for run in runs:
         chosen = {run.proxy(size, pairs)[0].n_params for size, pairs in proxies}
