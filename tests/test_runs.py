@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from minirmo.cli import main
 from minirmo.ensemble import EnsembleConfig
 from minirmo.policy import PolicyConfig, SFTConfig
 from minirmo.ppo import PPOConfig
@@ -67,6 +68,19 @@ def test_getting_an_artefact_leaves_the_callers_global_rng_alone(tmp_path):
     after = torch.rand(2)
     torch.manual_seed(7)
     assert torch.equal(after, torch.rand(2))
+
+
+def test_an_artefact_is_computed_on_one_thread_whatever_the_caller_uses(tmp_path):
+    """A caller on two threads (a tutorial, a notebook) gets an artefact computed on one, as
+    the command computes it, and keeps its own thread count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = Cache(tmp_path, torch.device("cpu")).get(
+            Artefact("threads", lambda g: torch.tensor(torch.get_num_threads())), 0)
+        assert seen.item() == 1 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_an_artefacts_key_changes_with_its_settings_and_its_inputs_keys():
@@ -267,3 +281,10 @@ def test_the_policy_size_study_judges_both_policies_by_one_gold(tmp_path):
     printed = reproduce(seed_runs(MICRO, tmp_path / "without", seeds=[0], progress=False))
     assert (tmp_path / "without" / "kl_penalty.csv").exists() and "policy size" not in printed
     assert not (tmp_path / "without" / "policy_size.csv").exists()
+
+
+def test_zero_jobs_is_an_error_naming_jobs(tmp_path, capsys):
+    """`--jobs 0` is a usage error that names `jobs` (not a silent fall back to the default)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bon", "--preset", "test", "--out", str(tmp_path), "--jobs", "0"])
+    assert exit_info.value.code == 2 and "jobs" in capsys.readouterr().err

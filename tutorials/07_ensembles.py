@@ -33,9 +33,10 @@
 # disagree, and then measures whether the conservative objectives help in this world. They
 # help less than in the paper, and the second section shows why.
 #
-# *Time on a laptop CPU (2 cores):* about 3.5 minutes for the `tiny` preset's seed 0 from
-# a folder that holds its policy and gold RM (Tutorials 3–6 leave them there): most of it is
-# the 8 PPO runs.
+# *Time on a laptop CPU (2 cores):* 1 min 55 s for the `tiny` preset's seed 0 from a folder
+# that already holds its policy, gold RM and pool (Tutorials 3–6 leave them there; measured
+# 2026-11-25): the 10 members, then the 8 PPO runs, which take most of it. From an empty
+# folder, add about 2 minutes for the policy, the gold RM and the pool.
 
 # %%
 import os

@@ -9,7 +9,9 @@ upstream gives every downstream artefact a new key and nothing stale is ever loa
 saves it with an atomic rename (an interrupted sweep loses at most the artefact it was
 computing) and returns it. Each computation draws all its randomness, the global RNG that
 initialises models included, from a generator seeded by (seed, key) inside a forked RNG: the
-same seed gives the same bits whatever was computed, cached or loaded before.
+same seed gives the same bits whatever was computed, cached or loaded before. Every
+computation runs on one thread (the thread count changes float results), and the caller's
+thread count is restored afterwards.
 """
 
 import os
@@ -23,8 +25,10 @@ from pathlib import Path
 import torch
 
 # Part of every key: bump it when a change to the code changes what an artefact holds, so that
-# an old cache folder is never silently reused.
-CACHE_VERSION = 3
+# an old cache folder is never silently reused. (4: artefacts are computed on one thread
+# whoever asks; a folder a tutorial filled on several threads held other bits under the same
+# keys.)
+CACHE_VERSION = 4
 
 
 def _stored(value):
@@ -79,10 +83,16 @@ class Cache:
             return torch.load(path, map_location=self.device, weights_only=True)
         inputs = [self.get(a, seed) for a in artefact.inputs]
         rng_seed = zlib.crc32(f"{seed}/{artefact.key}".encode())
-        start = time.perf_counter()
-        with torch.random.fork_rng(devices=self._devices):
-            torch.manual_seed(rng_seed)  # model initialisation
-            value = artefact.compute(torch.Generator().manual_seed(rng_seed), *inputs)
+        start, threads = time.perf_counter(), torch.get_num_threads()
+        # One thread, whoever asks (the command, a tutorial, a notebook): a different thread
+        # count changes the float results of a long PPO run, and the key does not know it.
+        torch.set_num_threads(1)
+        try:
+            with torch.random.fork_rng(devices=self._devices):
+                torch.manual_seed(rng_seed)  # model initialisation
+                value = artefact.compute(torch.Generator().manual_seed(rng_seed), *inputs)
+        finally:
+            torch.set_num_threads(threads)
         self.computed.append((seed, artefact.name, time.perf_counter() - start))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
