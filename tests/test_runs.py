@@ -243,28 +243,34 @@ def test_cells_trained_in_parallel_processes_match_a_sequential_run(tmp_path):
         assert _same(a, b), name
 
 
-def test_a_prepared_command_only_loads(tmp_path):
-    """After `prepare`, the command computes nothing: `needs` lists every artefact its
-    studies read (the policy-size study's larger policy included)."""
+@pytest.fixture(scope="module")
+def prepared_micro(tmp_path_factory):
+    """A micro preset with every optional study (policy size, ensembles) prepared, then
+    reproduced in a fresh process's view of the same folder: (folder, runs, printed, trained)."""
+    folder = tmp_path_factory.mktemp("prepared") / "with"
     preset = replace(MICRO, large_policy=PolicyConfig(1, 32, 2),
                      ensembles=EnsembleConfig(members=2, label_noise=(0.0,)))
-    runs = seed_runs(preset, tmp_path, seeds=[0], progress=False)
+    runs = seed_runs(preset, folder, seeds=[0], progress=False)
     prepare(runs, "reproduce")
-    trained = len(runs[0].cache.computed)
-    fresh = seed_runs(preset, tmp_path, seeds=[0], progress=False)
-    reproduce(fresh)
-    assert trained > 0 and fresh[0].cache.computed == []
+    fresh = seed_runs(preset, folder, seeds=[0], progress=False)
+    return folder, fresh, reproduce(fresh), len(runs[0].cache.computed)
+
+
+def test_a_prepared_command_only_loads(prepared_micro):
+    """After `prepare`, the command computes nothing: `needs` lists every artefact its
+    studies read (the policy-size study's larger policy and the ensembles included)."""
+    _, runs, _, trained = prepared_micro
+    assert trained > 0 and runs[0].cache.computed == []
     assert {a.key for a in needs(runs[0], "findings")} < {a.key for a in needs(runs[0],
                                                                              "reproduce")}
 
 
-def test_the_policy_size_study_judges_both_policies_by_one_gold(tmp_path):
+def test_the_policy_size_study_judges_both_policies_by_one_gold(prepared_micro, tmp_path):
     """The policy-size study runs best-of-n and RL against the same proxy sizes from both
     policies, each starting at zero gain (the gold RM is re-centred on each), and a preset
     without a large policy skips it."""
-    preset = replace(MICRO, large_policy=PolicyConfig(1, 32, 2))
-    printed = reproduce(seed_runs(preset, tmp_path / "with", seeds=[0], progress=False))
-    with open(tmp_path / "with" / "policy_size.csv") as f:
+    folder, _, printed, _ = prepared_micro
+    with open(folder / "policy_size.csv") as f:
         rows = list(csv.DictReader(f))
     policies = sorted({int(r["policy_params"]) for r in rows})
     assert len(policies) == 2 and "policy size" in printed
@@ -277,7 +283,7 @@ def test_the_policy_size_study_judges_both_policies_by_one_gold(tmp_path):
     starts = {int(r["policy_params"]): float(r["gold_init"]) for r in rows}
     assert starts[policies[0]] == 0.0  # the preset's own policy: the gold was calibrated on it
     (tmp_path / "without").mkdir()
-    (tmp_path / "without" / "cache").symlink_to(tmp_path / "with" / "cache")
+    (tmp_path / "without" / "cache").symlink_to(folder / "cache")
     printed = reproduce(seed_runs(MICRO, tmp_path / "without", seeds=[0], progress=False))
     assert (tmp_path / "without" / "kl_penalty.csv").exists() and "policy size" not in printed
     assert not (tmp_path / "without" / "policy_size.csv").exists()

@@ -33,10 +33,13 @@
 # disagree, and then measures whether the conservative objectives help in this world. They
 # help less than in the paper, and the second section shows why.
 #
-# *Time on a laptop CPU (2 cores):* 1 min 55 s for the `tiny` preset's seed 0 from a folder
-# that already holds its policy, gold RM and pool (Tutorials 3–6 leave them there; measured
-# 2026-11-25): the 10 members, then the 8 PPO runs, which take most of it. From an empty
-# folder, add about 2 minutes for the policy, the gold RM and the pool.
+# *As a notebook:* open `tutorials/07_ensembles.ipynb` (written by `minirmo handout`, or by
+# `jupytext --to ipynb tutorials/07_ensembles.py`) in Jupyter, or upload it to Colab after `pip
+# install -e .` of the project there. *Time on a laptop CPU (2 cores):* 1 min 55 s for the
+# `tiny` preset's seed 0 from a folder that already holds its policy, gold RM and pool
+# (Tutorials 3–6 leave them there; measured 2026-11-25): the 10 members, then the 8 PPO runs,
+# which take most of it. From an empty folder, add about 2 minutes for the policy, the gold RM
+# and the pool.
 
 # %%
 import os
@@ -184,6 +187,9 @@ print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 
 # %% [markdown]
 # ## Exercises
+#
+# These build on the course's Tasks 2.2 (the unbiased best-of-n estimator) and 4.1 (the
+# Bradley–Terry loss the members are trained with); `docs/teaching.md` lists every task.
 #
 # 1. **λ.** UWO's penalty is in units of the members' variance, which section 2 measured.
 #    Rerun best-of-n for λ in 0.5, 2, 4, 8 (cheap: `combine` the cached member scores of the
