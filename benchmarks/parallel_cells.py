@@ -41,7 +41,7 @@ def main() -> None:
         a.read_bytes() == b.read_bytes() for a, b in zip(*caches, strict=True))
     print(f"{args.command} --preset {args.preset} --seeds {args.seeds}, cold cache, "
           f"{len(caches[0])} artefacts")
-    print(f"  one process, one thread:        {seconds[1]:7.1f} s")
+    print(f"  one process, one thread:              {seconds[1]:7.1f} s")
     print(f"  {args.jobs} worker processes, one thread each: {seconds[args.jobs]:7.1f} s "
           f"({seconds[1] / seconds[args.jobs]:.2f}x faster)")
     print(f"  caches bit-identical: {same}")

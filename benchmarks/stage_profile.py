@@ -25,7 +25,18 @@ STAGES = {"policy": "SFT of the policy", "initial": "initial samples (calibratio
           "gold": "gold RM (pairs + training)", "gold_recentred": "gold re-centred",
           "comparisons": "proxy comparisons (sampling + gold labels)", "proxy": "proxy RMs",
           "pool": "best-of-n pool sampling", "pool_gold": "gold scores of the pool",
-          "bon": "best-of-n (proxy scores + estimator)", "rl": "PPO runs"}
+          "bon": "best-of-n (proxy scores + estimator)", "rl": "PPO runs",
+          "label_draws": "label-noise draws", "member": "ensemble members",
+          "ensemble_bon": "best-of-n against ensembles", "ensemble_rl": "PPO against ensembles",
+          "dpo": "DPO and IPO runs"}
+
+
+def stage(name: str) -> str:
+    """An artefact's stage: its name without the proxy, objective, loss or member it is for."""
+    for prefix in ("member", "ensemble_bon", "ensemble_rl", "dpo"):
+        if name.startswith(prefix):
+            return prefix
+    return re.sub(r"_L\d.*", "", name)
 
 
 def main() -> None:
@@ -42,11 +53,11 @@ def main() -> None:
     total = time.perf_counter() - start
     stages = defaultdict(float)
     for _, name, seconds in runs[0].cache.computed:
-        stages[re.sub(r"_L\d.*", "", name)] += seconds
+        stages[stage(name)] += seconds
     print(f"minirmo reproduce --preset {args.preset} --seed {args.seed}, one thread, cold "
           "cache: seconds per stage")
-    for stage, seconds in sorted(stages.items(), key=lambda kv: -kv[1]):
-        print(f"  {STAGES.get(stage, stage):<45} {seconds:7.1f} s  {seconds / total:5.1%}")
+    for name, seconds in sorted(stages.items(), key=lambda kv: -kv[1]):
+        print(f"  {STAGES.get(name, name):<45} {seconds:7.1f} s  {seconds / total:5.1%}")
     rest = total - sum(stages.values())
     print(f"  {'loading, fits, figures, report':<45} {rest:7.1f} s  {rest / total:5.1%}")
     print(f"  {'total':<45} {total:7.1f} s")
