@@ -145,28 +145,25 @@ def kl_penalty_holds_kl(rows):
     return last < first / 2, f"final KL {last:.1f} at {coefs[-1]:g} vs {first:.1f} at {coefs[0]:g}"
 
 
-def _gold_lost(curve, method: str) -> float:
-    """Gold lost from a curve's peak to its end (RL: smoothed over steps)."""
-    gold = [r["gold"] for r in curve]
-    gold = smooth(gold) if method == "rl" else gold
-    return max(gold) - gold[-1]
-
-
-def ensemble_losses(rows, method: str) -> dict:
-    """{(label_noise, objective): gold lost from peak to end} for one seed's ensembles rows;
-    "single" is the mean over the members optimized alone (PPO: member 0 only)."""
-    losses = {}
+def ensemble_outcomes(rows, method: str) -> dict:
+    """{(label_noise, objective): (peak gold, gold at the end, gold lost between them)} for one
+    seed's ensembles rows of one method (RL: gold smoothed over steps); "single" is the mean
+    over the members optimized alone (PPO: member 0 only)."""
+    outcomes = {}
     for (noise, objective), curves in group([r for r in rows if r["method"] == method],
                                             "label_noise", "objective").items():
-        per_member = group(curves, "member").values()
-        losses[noise, objective] = (sum(_gold_lost(c, method) for c in per_member)
-                                    / len(per_member))
-    return losses
+        golds = [[r["gold"] for r in c] for c in group(curves, "member").values()]
+        golds = [smooth(g) if method == "rl" else g for g in golds]
+        outcomes[noise, objective] = (sum(max(g) for g in golds) / len(golds),
+                                      sum(g[-1] for g in golds) / len(golds),
+                                      sum(max(g) - g[-1] for g in golds) / len(golds))
+    return outcomes
 
 
 def _ensemble_beats_single(method: str, objectives: tuple):
     def check(rows):
-        losses = ensemble_losses(rows["ensembles"], method)
+        losses = {key: lost for key, (_, _, lost) in
+                  ensemble_outcomes(rows["ensembles"], method).items()}
         noises = sorted({noise for noise, _ in losses})
         holds = all(losses[n, o] < losses[n, "single"] for n in noises for o in objectives)
         return holds, "; ".join(

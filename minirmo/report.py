@@ -140,24 +140,15 @@ def ensembles_table(rows) -> str:
              f"{'method':>6} {'noise':>5} {'objective':>9} {'peak gold':>19} {'gold end':>21} "
              f"{'gold lost':>19}  loses less than single"]
     for method in ("bon", "rl"):
-        curves = group([r for r in rows if r["method"] == method], "seed", "label_noise",
-                       "objective")
-        losses = {seed: findings.ensemble_losses(seed_rows, method)
-                  for (seed,), seed_rows in group(rows, "seed").items()}
-        for noise, objective in dict.fromkeys(key[1:] for key in curves):
-            peaks, ends, lost, fewer = [], [], [], 0
-            for seed, seed_losses in losses.items():
-                golds = [[r["gold"] for r in c]
-                         for c in group(curves[seed, noise, objective], "member").values()]
-                golds = [findings.smooth(g) if method == "rl" else g for g in golds]
-                peaks.append(np.mean([max(g) for g in golds]))
-                ends.append(np.mean([g[-1] for g in golds]))
-                lost.append(seed_losses[noise, objective])
-                fewer += seed_losses[noise, objective] < seed_losses[noise, "single"]
-            peak_gold, end, gold_lost = Interval.of(peaks), Interval.of(ends), Interval.of(lost)
-            count = "" if objective == "single" else f"{fewer} of {len(losses)} seeds"
+        outcomes = [findings.ensemble_outcomes(seed_rows, method)
+                    for seed_rows in group(rows, "seed").values()]
+        for noise, objective in outcomes[0]:
+            peak_gold, end, lost = (Interval.of([o[noise, objective][i] for o in outcomes])
+                                    for i in range(3))
+            fewer = sum(o[noise, objective][2] < o[noise, "single"][2] for o in outcomes)
+            count = "" if objective == "single" else f"{fewer} of {len(outcomes)} seeds"
             lines.append(f"{method:>6} {noise:>5.0%} {objective:>9} {peak_gold:>19.2f} "
-                         f"{end:>21.2f} {gold_lost:>19.2f}  {count}")
+                         f"{end:>21.2f} {lost:>19.2f}  {count}")
     return "\n".join(lines)
 
 
