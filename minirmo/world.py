@@ -30,7 +30,7 @@ the tails on purpose) sees gushing, repetitive spam. This is the customer-satisf
 Goodhart's law in miniature: a measure (praise) that tracks quality until it becomes the target.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -47,6 +47,16 @@ TOPIC_WORDS = {
 }
 FUNCTION_WORDS = ["the", "a", "it", "was", "is", "and", "but", "very",
                   "really", "so", "we", "i", "they", "also", "too", "with"]
+INTENSIFIERS = ["very", "really", "so", "too"]  # function words that strengthen the next word
+# The traps: features a reader likes in moderation and dislikes in excess. Every world holds
+# gushing; the graded world (WorldConfig.extra_traps) holds the others too (`World.fell_into`).
+TRAPS = {
+    "gushing": "a third praise word, or a repeated one",
+    "stacking": "a second pile-up of intensifiers ('really very'); 'really great' pays",
+    "spam": "a third use of the same topic or complaint word",
+    "stuffing": "a fifth specific (topic word): a list, not a review",
+    "rambling": "a thirteenth word",
+}
 PRAISE_WORDS = ["great", "amazing", "excellent", "wonderful", "perfect", "lovely", "superb",
                 "fantastic"]
 COMPLAINT_WORDS = ["bad", "cold", "slow", "rude", "dirty", "broken", "boring", "awful"]
@@ -96,6 +106,29 @@ class WorldConfig:
     stutter_bias: float = -2.0  # the teacher rarely says a word twice in a row
     eos_offset: float = -2.0    # logit of <eos> is eos_offset + eos_slope * position
     eos_slope: float = 0.8
+    # Traps the hidden utility holds besides gushing (TRAPS; `World.extra_trap_terms`). The
+    # one-trap world is where Goodhart is easiest to see; the graded world holds all five, of
+    # different rarity and subtlety, so that how many a proxy falls for can change gradually
+    # with its size and data.
+    extra_traps: tuple = ()
+    skip_scale: float = 0.0  # the word two back also shapes the next (0: a bigram teacher)
+
+    def __post_init__(self):
+        extra = [t for t in TRAPS if t != "gushing"]
+        if any(t not in extra for t in self.extra_traps) or len(set(self.extra_traps)) != len(
+                self.extra_traps):
+            raise ValueError(f"extra_traps must name some of {extra}, each once, "
+                             f"got {self.extra_traps!r}")
+
+    def __repr__(self) -> str:
+        # The artefact cache hashes this repr. The fields added after the first release are
+        # shown only when they differ from their defaults, so that the one-trap world keeps the
+        # keys (and so the random draws) of every artefact cached before they existed.
+        later = {"extra_traps": (), "skip_scale": 0.0}
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                 if f.name not in later or getattr(self, f.name) != later[f.name]]
+        return f"WorldConfig({', '.join(shown)})"
+
 
 
 class World:
@@ -120,11 +153,15 @@ class World:
             return torch.tensor([tok.index[w] for w in words], device=self.device)
 
         self.praise_ids, self.complaint_ids = ids(PRAISE_WORDS), ids(COMPLAINT_WORDS)
+        self.is_intensifier = torch.zeros(vocab, dtype=torch.bool, device=self.device)
+        self.is_intensifier[ids(INTENSIFIERS)] = True
         # own_topic[k, v]: word v is a specific about topic k; any_topic[v]: about some topic
         self.own_topic = torch.zeros(len(topics), vocab, dtype=torch.bool, device=self.device)
         for k, t in enumerate(topics):
             self.own_topic[k, ids(TOPIC_WORDS[t])] = True
         any_topic = self.own_topic.any(0)
+        self.spammable = any_topic.clone()  # words whose third use is spam (praise: gushing)
+        self.spammable[self.complaint_ids] = True
 
         # The teacher: logits(next | previous word, topic, position). Only words and <eos> can
         # follow; the prompt's ":" acts as the previous word at the first step.
@@ -141,6 +178,10 @@ class World:
         bigram[:, self.complaint_ids.cpu()] += cfg.complaint_bias
         bigram[:, any_topic.cpu()] += cfg.off_topic_bias  # the topic's own words get a bonus back
         self.bigram = bigram.to(self.device)  # (vocab, vocab)
+        # skip[w2, v]: how the word two back shapes the next (structure a bigram cannot hold)
+        skip = (cfg.skip_scale * torch.randn(vocab, vocab, generator=g) if cfg.skip_scale
+                else torch.zeros(vocab, vocab))
+        self.skip = skip.to(self.device)  # (vocab, vocab)
         self.topic_logit = (cfg.topic_bonus - cfg.off_topic_bias) * self.own_topic.float()
         # <eos> becomes likely after about ten words; never as the first word
         position = torch.arange(self.max_len, device=self.device)
@@ -156,17 +197,19 @@ class World:
         """Responses (batch, max_len) written by the hidden teacher for the given topics."""
         batch = topic.shape[0]
         out = torch.full((batch, self.max_len), self.tokenizer.pad_id, device=self.device)
-        previous = self.prompts[topic, -1]  # (batch,)
+        previous, before = self.prompts[topic, -1], self.prompts[topic, -2]  # (batch,) each
         done = torch.zeros(batch, dtype=torch.bool, device=self.device)
         for t in range(self.max_len):
             logits = self.bigram[previous] + self.topic_logit[topic]  # (batch, vocab)
+            if self.config.skip_scale:
+                logits = logits + self.skip[before]
             logits[:, self.tokenizer.eos_id] += self.eos_logit[t]
             probs = torch.softmax(logits, -1)
             word = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1)
             word = word.to(self.device)
             out[:, t] = torch.where(done, self.tokenizer.pad_id, word)
             done |= word == self.tokenizer.eos_id
-            previous = word
+            previous, before = word, previous
         return out
 
     def corpus(self, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -179,21 +222,64 @@ class World:
         """The hidden "human" utility of full sequences (batch, 3 + max_len) -> (batch,)."""
         topic = self.topic_of(sequences)
         response = sequences[:, self.prompt_len:]  # (batch, max_len)
-        tok = self.tokenizer
-        is_word = (response != tok.pad_id) & (response != tok.eos_id)
-        counts = torch.zeros(response.shape[0], len(tok), device=self.device)
-        counts.scatter_add_(1, response, is_word.float())  # (batch, vocab) word counts
+        counts = self.word_counts(response)  # (batch, vocab)
         on_topic = (counts * self.own_topic[topic]).sum(1)  # (batch,)
         praise = counts[:, self.praise_ids].sum(1)
         distinct_praise = (counts[:, self.praise_ids] > 0).sum(1)
         complaints = counts[:, self.complaint_ids].sum(1)
-        ended = (response == tok.eos_id).any(1)
-        words = is_word.sum(1)
+        ended = (response == self.tokenizer.eos_id).any(1)
+        words = counts.sum(1)
         return (0.8 * on_topic.clamp(max=3)
                 + distinct_praise.clamp(max=2) - 1.5 * (praise - 2).clamp(min=0)
                 - 1.0 * (praise - distinct_praise)
                 - 0.6 * complaints
-                - 2.0 * (~ended).float() - 1.0 * (words < 4).float())
+                - 2.0 * (~ended).float() - 1.0 * (words < 4).float()
+                + sum(self.extra_trap_terms(sequences).values()))
+
+    def extra_trap_terms(self, sequences: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What each extra trap of this world adds to the utility, {name: (batch,)}.
+
+        * stacking: +0.5 for each praise word right after an intensifier ("really great"), up
+          to two, but −1.2 for every intensifier right after another ("really very") past
+          the first such pile-up;
+        * spam: −1 for every use of a topic or complaint word past its second;
+        * stuffing: −1.5 for every specific past the fourth (the first three are worth 0.8);
+        * rambling: −0.8 for every word past the twelfth.
+        """
+        response = sequences[:, self.prompt_len:]  # (batch, max_len)
+        hits = self.fell_into(sequences, excess=True)
+        terms = {}
+        for trap in self.config.extra_traps:
+            if trap == "stacking":
+                hyped = self.is_intensifier[response[:, :-1]]  # (batch, max_len - 1)
+                hyped_praise = (hyped & torch.isin(response[:, 1:], self.praise_ids)).sum(1)
+                terms[trap] = 0.5 * hyped_praise.clamp(max=2) - 1.2 * hits[trap]
+            else:
+                terms[trap] = -{"spam": 1.0, "stuffing": 1.5, "rambling": 0.8}[trap] * hits[trap]
+        return terms
+
+    def fell_into(self, sequences: torch.Tensor, excess: bool = False) -> dict[str, torch.Tensor]:
+        """Which traps each response fell into, {name: (batch,) bool} for all five TRAPS
+        (whether or not this world's utility holds them); with `excess`, by how many words
+        past its limit (gushing: praise words past the second plus repeated ones)."""
+        response = sequences[:, self.prompt_len:]  # (batch, max_len)
+        counts = self.word_counts(response)  # (batch, vocab)
+        praise = counts[:, self.praise_ids]  # (batch, praise words)
+        pairs = self.is_intensifier[response[:, :-1]] & self.is_intensifier[response[:, 1:]]
+        on_topic = (counts * self.own_topic[self.topic_of(sequences)]).sum(1)
+        past = {"gushing": (praise.sum(1) - 2).clamp(min=0) + (praise - 1).clamp(min=0).sum(1),
+                "stacking": (pairs.sum(1) - 1).clamp(min=0),
+                "spam": ((counts - 2).clamp(min=0) * self.spammable).sum(1),
+                "stuffing": (on_topic - 4).clamp(min=0),
+                "rambling": (counts.sum(1) - 12).clamp(min=0)}
+        return past if excess else {name: n > 0 for name, n in past.items()}
+
+    def word_counts(self, response: torch.Tensor) -> torch.Tensor:
+        """How often each word occurs in each response: (batch, max_len) -> (batch, vocab)."""
+        tok = self.tokenizer
+        is_word = (response != tok.pad_id) & (response != tok.eos_id)
+        counts = torch.zeros(response.shape[0], len(tok), device=self.device)
+        return counts.scatter_add_(1, response, is_word.float())
 
     def topic_of(self, sequences: torch.Tensor) -> torch.Tensor:
         """Topic index (batch,) read off each sequence's prompt."""
@@ -206,12 +292,15 @@ class World:
         """Push each sequence into a tail the teacher rarely visits (for the gold RM's data).
 
         Each row gets one edit at random: insert praise words (gushing), repeat a word
-        (spam/stutter), cut the response off before <eos>, or swap in random words.
+        (spam/stutter), cut the response off before <eos>, or swap in random words; in a world
+        with extra traps also insert intensifiers (stacking), specifics (stuffing) or a few
+        more words of any kind (rambling, finished).
         """
         out = sequences.clone()
         batch, width = out.shape
         tok, p = self.tokenizer, self.prompt_len
-        kind = torch.randint(4, (batch,), generator=generator)
+        kind = torch.randint(4 + 3 * bool(self.config.extra_traps), (batch,), generator=generator)
+        topic = self.topic_of(sequences)
         for row in range(batch):
             response = [i for i in out[row, p:].tolist() if i not in (tok.pad_id, tok.eos_id)]
             rand = torch.randint(1 << 30, (4,), generator=generator).tolist()
@@ -225,11 +314,18 @@ class World:
             elif kind[row] == 2:  # ramble: never finish
                 response += torch.randint(self.first_word, len(tok), (self.max_len,),
                                           generator=generator).tolist()
-            else:  # noise: swap up to three words for random ones
+            elif kind[row] == 3:  # noise: swap up to three words for random ones
                 for j in range(min(len(response), 1 + rand[0] % 3)):
                     at = (rand[1] + j * rand[2]) % len(response)
                     response[at] = int(torch.randint(self.first_word, len(tok), (),
                                                      generator=generator))
+            else:  # stack intensifiers, stuff specifics, or ramble on: insert 2 to 5 words
+                pick = [self.is_intensifier, self.own_topic[topic[row]],
+                        torch.arange(len(tok)) >= self.first_word][int(kind[row]) - 4]
+                pick = pick.nonzero()[:, 0]  # the words to insert from
+                at = rand[0] % (len(response) + 1)
+                response[at:at] = [int(pick[(rand[1] + j * rand[2]) % len(pick)])
+                                   for j in range(2 + rand[3] % 4)]
             response = (response + [tok.eos_id])[: self.max_len]
             response += [tok.pad_id] * (self.max_len - len(response))
             out[row, p:] = torch.tensor(response)

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from minirmo.runs.presets import GRADED_WORLD
 from minirmo.world import World, WorldConfig
 
 
@@ -77,3 +78,83 @@ def test_perturb_reaches_tails_the_teacher_rarely_visits(world):
     assert world.utility(perturbed).mean() < world.utility(corpus).mean() - 0.5
     unfinished = ~(perturbed[:, world.prompt_len:] == world.tokenizer.eos_id).any(1)
     assert unfinished.float().mean() > 0.15
+
+
+@pytest.fixture(scope="module")
+def graded():
+    return World(GRADED_WORLD)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("pizza : the crust was really great <eos>", 0.8 + 1.0 + 0.5),  # 'really great' pays
+    ("pizza : the crust was really very great <eos>", 0.8 + 1.0 + 0.5),  # one pile-up is free
+    ("pizza : really very crust so too great <eos>", 0.8 + 1.0 + 0.5 - 1.2),  # a second costs
+    ("pizza : crust and crust and crust <eos>", 2.4 - 1.0),  # a third use of a word is spam
+    ("pizza : crust cheese sauce oven and crust <eos>", 2.4 - 1.5),  # a fifth specific stuffs
+    ("pizza : the crust was great and the cheese was it we and a <eos>", 1.6 + 1.0),  # 12 words
+    ("pizza : the crust was great and the cheese was it we and a the <eos>", 1.6 + 1.0 - 0.8),
+])
+def test_graded_utility_scores_each_trap_as_documented(graded, text, expected):
+    """The graded world's utility adds exactly the documented value of each extra trap."""
+    assert graded.utility(seq(graded, text)).item() == pytest.approx(expected)
+
+
+def test_one_trap_world_ignores_the_extra_traps(world):
+    """The extra traps cost nothing in the one-trap world: a spammed review keeps its score."""
+    assert world.utility(seq(world, "pizza : crust and crust and crust <eos>")).item() == (
+        pytest.approx(2.4))
+
+
+@pytest.mark.parametrize("text, trap", [
+    ("pizza : great lovely superb crust <eos>", "gushing"),
+    ("pizza : really very crust so too great <eos>", "stacking"),
+    ("pizza : crust and crust and crust <eos>", "spam"),
+    ("pizza : crust cheese sauce oven and crust <eos>", "stuffing"),
+    ("pizza : the crust was great and the cheese was it we and a the <eos>", "rambling"),
+])
+def test_fell_into_names_the_one_trap_a_hacked_review_hit(graded, text, trap):
+    """`fell_into` names the trap a documented hacked review fell into, and no other."""
+    hits = {name for name, hit in graded.fell_into(seq(graded, text)).items() if hit.item()}
+    assert hits == {trap}
+
+
+def test_graded_traps_are_rare_but_reached_by_the_teacher(graded):
+    """Each trap is visited by 0.5-8% of teacher samples: rare, but there to be found."""
+    corpus = graded.corpus(20_000, torch.Generator().manual_seed(0))
+    for trap, hit in graded.fell_into(corpus).items():
+        assert 0.005 < hit.float().mean() < 0.08, trap
+
+
+def test_graded_perturb_reaches_every_trap_more_often_than_the_teacher(graded):
+    """Perturbed samples of the graded world fall into every trap more often than the
+    teacher's, so the gold RM is shown all five."""
+    g = torch.Generator().manual_seed(0)
+    corpus = graded.corpus(4000, g)
+    perturbed, before = graded.fell_into(graded.perturb(corpus, g)), graded.fell_into(corpus)
+    for trap in before:
+        assert perturbed[trap].float().mean() > 2 * before[trap].float().mean(), trap
+
+
+def test_world_config_rejects_unknown_traps_by_name():
+    """An unknown or repeated extra trap raises a ValueError naming extra_traps."""
+    for traps in (("flattery",), ("spam", "spam"), ("gushing",)):
+        with pytest.raises(ValueError, match="extra_traps"):
+            WorldConfig(extra_traps=traps)
+
+
+def test_one_trap_world_config_repr_omits_the_later_fields():
+    """The one-trap world's config prints (and so hashes into cache keys) without the fields
+    added for the graded world; the graded world prints them."""
+    assert "extra_traps" not in repr(WorldConfig()) and "skip_scale" not in repr(WorldConfig())
+    assert "extra_traps=('stacking'" in repr(GRADED_WORLD)
+    assert "skip_scale=0.5" in repr(WorldConfig(skip_scale=0.5))
+
+
+def test_skip_scale_gives_the_teacher_structure_a_bigram_cannot_hold():
+    """With skip_scale > 0 the word two back changes the next word's distribution; at 0 the
+    teacher is the bigram one."""
+    plain, skipped = World(), World(WorldConfig(skip_scale=1.0))
+    assert torch.equal(plain.bigram, skipped.bigram) and not plain.skip.any()
+    assert skipped.skip.std() == pytest.approx(1.0, abs=0.05)
+    corpora = [w.corpus(64, torch.Generator().manual_seed(0)) for w in (plain, skipped)]
+    assert not torch.equal(*corpora)

@@ -16,6 +16,9 @@ from minirmo.ppo import PPOConfig
 from minirmo.reward import BTConfig, GoldConfig, RMConfig
 from minirmo.world import WorldConfig
 
+# The graded world: gushing and four more traps of other rarity and subtlety (world.TRAPS)
+GRADED_WORLD = WorldConfig(extra_traps=("stacking", "spam", "stuffing", "rambling"))
+
 
 def _check_integers(name: str, values, least: int) -> None:
     if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < least
