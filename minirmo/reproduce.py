@@ -222,7 +222,7 @@ def needs(run: Run, command: str, kl_coef: float = 0.0) -> list[Artefact]:
                       for objective in ("single", *OBJECTIVES)]
     if command == "ensembles":
         return ensembles
-    bon = [run.bon_artefact(size, pairs, ns) for size, pairs in run.proxies()]
+    bon = [run.bon_artefact(size, pairs, ns) for size, pairs in run.bon_proxies()]
     if command == "bon":
         return bon
     penalty = [run.rl_artefact(sizes[0], most, coef) for coef in preset.kl_coefs]

@@ -294,3 +294,16 @@ def test_zero_jobs_is_an_error_naming_jobs(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["bon", "--preset", "test", "--out", str(tmp_path), "--jobs", "0"])
     assert exit_info.value.code == 2 and "jobs" in capsys.readouterr().err
+
+
+def test_bon_without_the_full_grid_sweeps_data_only_at_the_extreme_sizes(tmp_path):
+    """With bon_full_grid False, best-of-n runs every size on the most data and every number
+    of comparisons only for the smallest and the largest size; RM training keeps the grid."""
+    sizes = [RMConfig(1, 8, 2), RMConfig(1, 12, 2), RMConfig(1, 16, 2)]
+    preset = replace(MICRO, proxy_sizes=sizes, proxy_data=[50, 100, 200], bon_full_grid=False)
+    run = Run(preset, tmp_path, progress=False)
+    assert len(run.proxies()) == 9
+    assert run.bon_proxies() == [(s, n) for s in sizes for n in (50, 100, 200)
+                                 if n == 200 or s != sizes[1]]
+    assert Run(MICRO, tmp_path, progress=False).bon_proxies() == Run(
+        MICRO, tmp_path, progress=False).proxies()

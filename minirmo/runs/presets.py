@@ -32,6 +32,10 @@ class Preset:
     proxy_sizes: list  # RMConfig of every proxy size, smallest first
     proxy_data: list  # numbers of comparisons, smallest first
     bon_pool: int  # N: samples per prompt in the best-of-n pool
+    # best-of-n against every cell of the grid, or (False) against every size on the most data
+    # and only the smallest and the largest size at every number of comparisons (what the data
+    # study, Figure 2, draws); RM training (rm.csv, Figure 6) always covers the whole grid
+    bon_full_grid: bool = True
     seeds: int = 3  # how many seeds (0, 1, ...) a command runs when given none
     world: WorldConfig = field(default_factory=WorldConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)

@@ -327,6 +327,12 @@ class Run:
         """Every (size, pairs) of the preset's grid, smallest size and data first."""
         return [(s, n) for s in self.preset.proxy_sizes for n in self.preset.proxy_data]
 
+    def bon_proxies(self):
+        """The (size, pairs) best-of-n runs against (`Preset.bon_full_grid`), in grid order."""
+        sizes, most = self.preset.proxy_sizes, self.preset.proxy_data[-1]
+        return [(s, n) for s, n in self.proxies()
+                if self.preset.bon_full_grid or n == most or s in (sizes[0], sizes[-1])]
+
 
 def _saved(rm: RewardModel, report: dict) -> dict:
     return {"state": rm.state_dict(), "report": report}

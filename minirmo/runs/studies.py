@@ -57,7 +57,7 @@ def rm_rows(runs: list[Run]) -> list[dict]:
 
 
 def bon_rows(runs: list[Run], proxies=None) -> list[dict]:
-    """Best-of-n against every proxy (default: the preset's whole grid), per seed.
+    """Best-of-n against every proxy (default: `Run.bon_proxies`), per seed.
 
     For each proxy, one pool of N initial-policy samples per prompt is scored by the proxy and
     by the gold RM, and the unbiased estimator gives the proxy and gold score of best-of-n for
@@ -67,7 +67,7 @@ def bon_rows(runs: list[Run], proxies=None) -> list[dict]:
     for run in runs:
         ns = log_spaced_ns(run.preset.bon_pool)
         kl = bon_kl(ns)
-        for size, pairs in tqdm(proxies or run.proxies(), desc=f"best-of-n, seed {run.seed}",
+        for size, pairs in tqdm(proxies or run.bon_proxies(), desc=f"best-of-n, seed {run.seed}",
                                 disable=not run.progress):
             params, curve = run.proxy(size, pairs)[0].n_params, run.bon(size, pairs, ns)
             rows += [{"seed": run.seed, "method": "bon", "rm_params": params, "rm_data": pairs,
