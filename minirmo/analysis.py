@@ -238,3 +238,36 @@ def dpo_fit_rows(rows) -> list[dict]:
                    | {"fit_alpha": rl.alpha, "fit_beta": rl.beta, "r2": rl.r2,
                       "r2_quadratic": quadratic.r2, "peak_d": peak_d, "peak_gold": peak_gold})
     return out
+
+
+# --- the laws: what the paper preset is checked against ---------------------------------------
+
+
+def past_peak(curve, drop: float = 0.05) -> bool:
+    """Whether a curve has passed its gold peak: its last point sits at least `drop` of the
+    peak gain below the peak."""
+    best = peak(curve)["gold"]
+    return curve[-1]["gold"] <= best - drop * max(best, 1e-9)
+
+
+def gold_at_kl(curve, kl: float) -> float:
+    """A curve's gold at `kl`, interpolated linearly in KL (held flat past its ends)."""
+    return float(np.interp(kl, [r["kl"] for r in curve], [r["gold"] for r in curve]))
+
+
+def penalty_gap(curves_by_coef: dict) -> dict:
+    """{kl_coef: end gold of the penalized run − the unpenalized run's gold at the same KL}
+    for one seed's KL-penalty runs ({coef: curve}); 0 means the penalty only stopped early."""
+    free = curves_by_coef[0.0]
+    return {coef: curve[-1]["gold"] - gold_at_kl(free, curve[-1]["kl"])
+            for coef, curve in curves_by_coef.items() if coef > 0}
+
+
+def loss_gap_by_data(rm_rows) -> dict:
+    """{pairs: the largest |val loss − ln 2| over proxy sizes}, on the seed-mean losses."""
+    losses = seed_mean([r for r in rm_rows if r["rm"] == "proxy"], ("rm", "rm_params", "rm_data"),
+                       ("val_loss",))
+    gaps = {}
+    for r in losses:
+        gaps[r["rm_data"]] = max(gaps.get(r["rm_data"], 0.0), abs(r["val_loss"] - np.log(2)))
+    return dict(sorted(gaps.items()))

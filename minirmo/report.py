@@ -8,14 +8,21 @@ import numpy as np
 
 from minirmo import findings
 from minirmo.analysis import (
+    CURVE,
     DPO_CURVE,
     MEAN,
     Interval,
+    curves,
     group,
     kl_exponent,
+    loss_gap_by_data,
     most_data,
+    past_peak,
     peak,
+    penalty_gap,
     per_seed,
+    seed_mean,
+    spearman,
 )
 from minirmo.fit import PAPER_COEFFICIENTS
 
@@ -105,6 +112,103 @@ def coefficients_table(fits, scaling) -> str:
     return "\n".join(lines)
 
 
+def _bar(met: bool) -> str:
+    return "met" if met else "NOT MET"
+
+
+def laws_table(rm, bon, rl, fits, scaling, extrapolation, penalty) -> str:
+    """Every number the paper preset is held to, with its bar and the paper's value: how α
+    and β scale with RM size, how well the forms fit, where each method peaks, extrapolation,
+    the data threshold, KL growth and the KL penalty (seed means; [min, max] over seeds)."""
+    most = most_data(bon)
+    mean_fits = [r for r in fits if r["seed"] == MEAN and r["rm_data"] == most]
+    params = sorted({r["rm_params"] for r in mean_fits})
+    decades = np.log10(params[-1] / params[0])
+    lines = [f"the laws, beside the paper: {len(params)} proxy sizes over {decades:.1f} decades "
+             f"on {most:,} comparisons; seed means, [min, max] over seeds {_seeds(bon)}",
+             "  coefficient vs log10(RM params): Spearman; slope per decade on the seed means, "
+             "and per seed (bar: |Spearman| >= 0.9, per-seed interval excludes 0)"]
+    for name, s in scaling.items():
+        paper = PAPER_COEFFICIENTS
+        ref = (f"paper {(paper[3e9][name] - paper[3e6][name]) / 3:+.3f}" if name in paper[3e6]
+               else "paper: about constant")
+        bar = "reported" if name == "alpha_rl" else _bar(
+            abs(s.spearman) >= 0.9 and (s.slope.lo > 0 or s.slope.hi < 0))
+        lines.append(f"    {name:>9}: Spearman {s.spearman:+.2f}, slope {s.line.slope:+.3f}, "
+                     f"per seed {s.slope:+.3f}   {ref}   {bar}")
+    worst = {m: min(r["r2"] for r in mean_fits if r["method"] == m) for m in ("bon", "rl")}
+    lines.append(f"  fits on the seed-mean curves: lowest R2 bon {worst['bon']:.3f} (bar 0.95), "
+                 f"rl {worst['rl']:.3f} (bar 0.9)   "
+                 f"{_bar(worst['bon'] >= 0.95 and worst['rl'] >= 0.9)}")
+    bon_fits = sorted((r for r in mean_fits if r["method"] == "bon"), key=lambda r: r["rm_params"])
+    rho = spearman(params, [r["peak_d"] for r in bon_fits])
+    lines.append(f"  best-of-n peak d* = alpha/2beta vs size: Spearman {rho:+.2f} (bar 0.9)   "
+                 f"{_bar(rho >= 0.9)}")
+    lines += _peaks_lines(bon, rl, most)
+    relative = [abs(r["error"]) / r["peak_gain"] for r in extrapolation
+                if r["seed"] == MEAN and r["peak_gain"] > 0]
+    lines.append(f"  BoN form fitted on n <= N/16 misses the seed-mean gold at n = N by "
+                 f"{np.median(relative):.0%} of the curve's peak gain (median over cells; bar "
+                 f"10%)   {_bar(np.median(relative) <= 0.1)}")
+    lines += _data_lines(rm, bon)
+    k = Interval.of([kl_exponent(c) for key, c in curves(rl).items() if key[-1] != MEAN])
+    lines.append(f"  KL under PPO grows like step^k: k = {k:.2f} over sizes and seeds "
+                 "(paper: about 2, roughly quadratic)")
+    if penalty:
+        by_seed = [penalty_gap({key[0]: c for key, c in group(rows, "kl_coef").items()})
+                   for (_,), rows in group(penalty, "seed").items()]
+        gaps = ", ".join(f"{coef:g}: {Interval.of([g[coef] for g in by_seed]):+.2f}"
+                         for coef in by_seed[0])
+        lines.append(f"  KL penalty: end gold minus the unpenalized run's gold at the same KL, "
+                     f"per coefficient: {gaps} (paper: about 0, the penalty stops early)")
+    return "\n".join(lines)
+
+
+def _peaks_lines(bon, rl, most) -> list[str]:
+    """Per size on the most data: the KL and gold of each method's peak, whether RL passed
+    its peak, and at how many seeds RL peaks higher than best-of-n."""
+    rl_mean = curves(seed_mean(rl))
+    passed = {key[1]: past_peak(c) for key, c in rl_mean.items() if key[2] == most}
+    lines = [f"  where each method peaks, most data (RL past its peak at {sum(passed.values())} "
+             f"of {len(passed)} sizes; bar: all)   {_bar(all(passed.values()))}"]
+    kl = {m: per_seed(rows, lambda c: peak(c)["kl"]) for m, rows in (("bon", bon), ("rl", rl))}
+    gold = {m: per_seed(rows, lambda c: peak(c)["gold"]) for m, rows in (("bon", bon),
+                                                                          ("rl", rl))}
+    by_seed = {m: {key[1:]: c for key, c in curves(rows, CURVE).items()} for m, rows in
+               (("bon", bon), ("rl", rl))}
+    for params in sorted(passed):
+        higher = sum(peak(by_seed["rl"][params, most, s])["gold"]
+                     > peak(by_seed["bon"][params, most, s])["gold"]
+                     for s in _seeds(rl) if (params, most, s) in by_seed["bon"])
+        lines.append(f"    {params:>9,}: KL at peak bon {kl['bon']['bon', params, most]:.1f}, "
+                     f"rl {kl['rl']['rl', params, most]:.1f}; peak gold bon "
+                     f"{gold['bon']['bon', params, most]:.2f}, rl "
+                     f"{gold['rl']['rl', params, most]:.2f}; RL higher at {higher} of "
+                     f"{len(_seeds(rl))} seeds"
+                     + ("" if passed[params] else "; RL not past its peak"))
+    return lines
+
+
+def _data_lines(rm, bon) -> list[str]:
+    """The data threshold (validation loss near ln 2) and the best-of-n peak against the
+    number of comparisons, for each size the data study sweeps."""
+    gaps = loss_gap_by_data(rm)
+    below = [pairs for pairs, gap in gaps.items() if gap <= 0.02]
+    threshold = f"within 0.02 up to {max(below):,}" if below else "none within 0.02"
+    lines = ["  data: largest |val loss - ln 2| over sizes, per number of comparisons: "
+             + ", ".join(f"{pairs:,}: {gap:.3f}" for pairs, gap in gaps.items())
+             + f" ({threshold}; paper: near chance below about 2,000)"]
+    bon_mean = curves(seed_mean(bon))
+    for params in sorted({key[1] for key in bon_mean}):
+        swept = sorted((key[2], peak(c)["gold"]) for key, c in bon_mean.items()
+                       if key[1] == params)
+        if len(swept) > 2:
+            rho = spearman(*zip(*swept, strict=True))
+            lines.append(f"    best-of-n peak gold vs comparisons, {params:,}-param proxy: "
+                         f"Spearman {rho:+.2f} (bar 0.9)   {_bar(rho >= 0.9)}")
+    return lines
+
+
 def extrapolation_line(rows) -> str:
     """How well the best-of-n form fitted on n ≤ N/16 predicts gold at n = N
     (`rows`: analysis.extrapolation_rows)."""
@@ -189,10 +293,10 @@ def dpo_table(dpo, fits, frontier) -> str:
                      f"{v['peak gold']:>19.2f} {v['gold end']:>21.2f} {v['acc end']:>19.2f} "
                      f"{v['loss end']:>22.4g} "
                      + (f"{r2[key][0]:>5.2f}/{r2[key][1]:.2f}" if key in r2 else "  (too short)"))
-    for (method, params, data), curves in group(frontier, "method", "rm_params",
-                                                "rm_data").items():
-        top = Interval.of([peak(c)["gold"] for c in group(curves, "seed").values()])
-        kl = Interval.of([peak(c)["kl"] for c in group(curves, "seed").values()])
+    for (method, params, data), rows in group(frontier, "method", "rm_params",
+                                              "rm_data").items():
+        top = Interval.of([peak(c)["gold"] for c in group(rows, "seed").values()])
+        kl = Interval.of([peak(c)["kl"] for c in group(rows, "seed").values()])
         lines.append(f"  beside it, {method} against the {params:,}-param proxy on {data:,} "
                      f"comparisons: peak gold {top:.2f} at KL {kl:.1f}")
     return "\n".join(lines)

@@ -18,6 +18,9 @@
 * **direct alignment**: DPO and IPO at several betas on the proxies' comparisons, with no
   reward model (Rafailov et al. 2024), as `dpo_command` runs it;
 
+(the last two, the follow-up studies, only where the preset's `follow_ups` is True: the paper
+preset leaves them to their own commands, to keep its seeds within the hour)
+
 and prints every finding as "holds in k of n seeds".
 """
 
@@ -181,7 +184,8 @@ def reproduce(runs: list[Run]) -> str:
                           out / "kl_penalty.png")
     plots.plot_extrapolation(bon_mean, extrapolation, out / "bon_extrapolation.png")
     sections = [report.gold_line(rm), report.bon_table(bon, rm), report.rl_table(rl, fits),
-                report.coefficients_table(fits, scaling), report.extrapolation_line(extrapolation)]
+                report.coefficients_table(fits, scaling), report.extrapolation_line(extrapolation),
+                report.laws_table(rm, bon, rl, fits, scaling, extrapolation, penalty)]
     if runs[0].preset.large_policy is not None:
         with study("policy-size"):
             policy_size = policy_size_rows(runs, bon, rl)
@@ -189,12 +193,13 @@ def reproduce(runs: list[Run]) -> str:
         plots.plot_policy_size(analysis.seed_mean(
             policy_size, ("policy_params", "method", "rm_params")), out / "policy_size.png")
         sections.append(report.policy_size_summary(policy_size))
-    largest, most = max(r["rm_params"] for r in bon), analysis.most_data(bon)
-    dpo, table = _dpo(runs, [r for r in bon + rl  # dpo_frontier_rows, already at hand
-                             if r["rm_params"] == largest and r["rm_data"] == most])
-    sections.append(table)
-    studies = {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty, "dpo": dpo}
-    if runs[0].preset.ensembles is not None:
+    studies = {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty}
+    if runs[0].preset.follow_ups:
+        largest, most = max(r["rm_params"] for r in bon), analysis.most_data(bon)
+        studies["dpo"], table = _dpo(runs, [r for r in bon + rl  # dpo_frontier_rows, at hand
+                                            if r["rm_params"] == largest and r["rm_data"] == most])
+        sections.append(table)
+    if runs[0].preset.follow_ups and runs[0].preset.ensembles is not None:
         ensembles, tables = _ensembles(runs)
         studies |= ensembles
         sections.append(tables)
@@ -226,7 +231,9 @@ def needs(run: Run, command: str, kl_coef: float = 0.0) -> list[Artefact]:
     if command == "bon":
         return bon
     penalty = [run.rl_artefact(sizes[0], most, coef) for coef in preset.kl_coefs]
-    leaves = bon + rl + penalty + dpo + ensembles
+    leaves = bon + rl + penalty
+    if command == "findings" or preset.follow_ups:
+        leaves += dpo + ensembles
     if command == "reproduce" and preset.large_policy is not None:
         large = run.with_policy(preset.large_policy)
         leaves += [artefact for size, pairs in policy_size_proxies(preset) for artefact in

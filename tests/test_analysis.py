@@ -82,3 +82,44 @@ def test_a_falling_gold_curve_is_overoptimization_and_a_rising_one_is_not():
     assert findings.rl_smallest_overoptimizes({"rl": falls})[0]
     rises = curve_rows(0, kl=kl, gold=(0, .4, .8, 1, 1.1, 1.2, 1.2, 1.3)) + larger
     assert not findings.rl_smallest_overoptimizes({"rl": rises})[0]
+
+
+def test_a_curve_is_past_its_peak_only_once_it_has_fallen_from_it():
+    """past_peak holds for a curve that ends 5% of its gain below its peak, not for one that
+    ends at its peak or a hair below it."""
+    assert analysis.past_peak(curve_rows(0, gold=(0, 0.8, 1.0, 0.6)))
+    assert not analysis.past_peak(curve_rows(0, gold=(0, 0.8, 0.9, 1.0)))
+    assert not analysis.past_peak(curve_rows(0, gold=(0, 0.8, 1.0, 0.99)))
+
+
+@given(st.lists(st.floats(-3, 3), min_size=2, max_size=6), st.data())
+def test_gold_at_kl_returns_a_curves_own_points(gold, data):
+    """Interpolating a curve's gold at one of its own KLs gives that point's gold."""
+    kl = tuple(float(i) for i in range(len(gold)))
+    curve = curve_rows(0, kl=kl, gold=tuple(gold))
+    i = data.draw(st.integers(0, len(gold) - 1))
+    assert analysis.gold_at_kl(curve, kl[i]) == pytest.approx(gold[i])
+
+
+def test_a_penalty_that_only_stops_early_leaves_no_gap():
+    """A penalized run that ends on the unpenalized curve has gap 0; one that ends below it
+    has a negative gap."""
+    free = curve_rows(0, kl=(0.0, 1.0, 4.0, 9.0), gold=(0.0, 0.8, 1.0, 0.6))
+    on_curve = curve_rows(0, kl=(0.0, 0.5, 1.0), gold=(0.0, 0.4, 0.8))
+    below = curve_rows(0, kl=(0.0, 2.0, 4.0), gold=(0.0, 0.5, 0.7))
+    gap = analysis.penalty_gap({0.0: free, 0.1: on_curve, 0.2: below})
+    assert gap[0.1] == pytest.approx(0.0) and gap[0.2] == pytest.approx(-0.3)
+
+
+def test_loss_gap_by_data_is_the_worst_size_at_each_number_of_comparisons():
+    """loss_gap_by_data gives, per number of comparisons, the largest |val loss − ln 2| over
+    proxy sizes, on the seed-mean losses; the gold RM's row is ignored."""
+    ln2 = math.log(2)
+    rows = [{"seed": s, "rm": "proxy", "rm_params": p, "rm_data": n, "val_loss": ln2 + dev + s,
+             "val_acc": 0.5} for s in (0, 0.02) for p, n, dev in
+            [(10, 100, 0.0), (20, 100, -0.03), (10, 400, -0.2), (20, 400, -0.1)]]
+    rows.append({"seed": 0, "rm": "gold", "rm_params": 99, "rm_data": 100, "val_loss": 0.1,
+                 "val_acc": 0.9})
+    gaps = analysis.loss_gap_by_data(rows)
+    assert list(gaps) == [100, 400]
+    assert gaps[100] == pytest.approx(0.02) and gaps[400] == pytest.approx(0.19)

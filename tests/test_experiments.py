@@ -188,7 +188,7 @@ def reproduced(out, rl_rows):
 
 def test_reproduce_writes_every_csv_and_at_least_eight_figures(out, reproduced):
     """`minirmo reproduce` writes every CSV, >= 8 figures and a summary with the scaling
-    slopes and every finding stated as "holds in k of n seeds"."""
+    slopes, the laws beside their bars and every finding stated as "holds in k of n seeds"."""
     for name in ("bon.csv", "rl.csv", "fits.csv", "extrapolation.csv", "kl_penalty.csv"):
         assert (out / name).stat().st_size > 0
     assert not (out / "policy_size.csv").exists()  # the test preset skips that study
@@ -197,6 +197,7 @@ def test_reproduce_writes_every_csv_and_at_least_eight_figures(out, reproduced):
                                            "beta", "r2"]
     assert len(list(out.glob("*.png"))) >= 8
     assert "per decade" in reproduced and "holds in 1 of 1 seeds" in reproduced
+    assert "the laws, beside the paper" in reproduced and "bar 0.95" in reproduced
 
 
 def test_reproduce_gives_the_rl_curves_of_the_rl_command(out, rl_rows):

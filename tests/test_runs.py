@@ -307,3 +307,18 @@ def test_bon_without_the_full_grid_sweeps_data_only_at_the_extreme_sizes(tmp_pat
                                  if n == 200 or s != sizes[1]]
     assert Run(MICRO, tmp_path, progress=False).bon_proxies() == Run(
         MICRO, tmp_path, progress=False).proxies()
+
+
+def test_reproduce_without_follow_ups_skips_ensembles_and_direct_alignment(prepared_micro,
+                                                                          tmp_path):
+    """A preset with follow_ups False reproduces the paper's studies only: `needs` lists no
+    DPO or ensemble artefact and no dpo.csv or ensembles.csv is written."""
+    folder, runs, _, _ = prepared_micro
+    preset = replace(runs[0].preset, follow_ups=False)
+    (tmp_path / "cache").symlink_to(folder / "cache")
+    paper_only = seed_runs(preset, tmp_path, seeds=[0], progress=False)
+    names = {a.name for a in needs(paper_only[0], "reproduce")}
+    assert not any(n.startswith(("dpo", "ensemble")) for n in names)
+    printed = reproduce(paper_only)
+    assert paper_only[0].cache.computed == [] and "the laws" in printed
+    assert not (tmp_path / "dpo.csv").exists() and not (tmp_path / "ensembles.csv").exists()

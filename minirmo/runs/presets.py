@@ -55,6 +55,9 @@ class Preset:
     dpo: DPOConfig = field(default_factory=DPOConfig)
     dpo_losses: tuple = ("dpo", "ipo")
     dpo_betas: tuple = (0.01, 0.1, 1.0)  # smallest first
+    # whether `reproduce` also runs the follow-up studies (ensembles, direct alignment); their
+    # own commands (`minirmo ensembles`, `minirmo dpo`) run them either way
+    follow_ups: bool = True
 
     def __post_init__(self):
         if not self.proxy_sizes:
