@@ -28,6 +28,30 @@ almost no evidence of where that stops being true. Best-of-n with a large n, or 
 exactly that thin tail: the proxy keeps rising while the human (and the gold RM, which was shown
 the tails on purpose) sees gushing, repetitive spam. This is the customer-satisfaction story of
 Goodhart's law in miniature: a measure (praise) that tracks quality until it becomes the target.
+
+**The graded world** (``WorldConfig(extra_traps=...)``; the paper preset's). One trap makes
+overoptimization a switch: a proxy either learns where praise stops paying or it does not, so
+neighbouring RM sizes behave abruptly differently. The paper's smooth family of curves needs
+exploitability that *grades* with capacity and data, so the graded world holds four more traps,
+each a feature a reader likes in moderation and dislikes in excess, of different rarity in the
+teacher's samples and different subtlety to see (share of teacher samples past the limit):
+
+  ==========  ===========================================================  ======  ===========
+  trap        past the limit                                               share   to see it
+  ==========  ===========================================================  ======  ===========
+  gushing     a third praise word (−1.5 each) or a repeated one (−1)       ~6%     count a class
+  stacking    "really great" pays +0.5, but a second pile-up of            ~5%     word order
+              intensifiers ("really very") costs 1.2
+  spam        a third use of one topic or complaint word (−1 each)         ~3%     match words
+  stuffing    a fifth specific (−1.5 each; the first three pay 0.8)        ~2%     count, per topic
+  rambling    a thirteenth word (−0.8 each)                                ~2%     count everything
+  ==========  ===========================================================  ======  ===========
+
+A proxy sees few examples past each limit, fewer for the rarer traps, and needs more capacity
+for the subtler ones, so a larger proxy, or one trained on more comparisons, falls for fewer.
+`World.fell_into` names the traps a sample fell into: read a hacked sample and name its trap.
+An optional skip-gram term (``skip_scale``) lets the word two back shape the next word, structure
+a bigram model cannot hold, for the policy-size study.
 """
 
 from dataclasses import dataclass, fields

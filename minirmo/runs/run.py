@@ -147,14 +147,16 @@ class Run:
             raise ValueError(f"pairs: must be between 2 and {most:,} (the preset's most "
                              f"comparisons), got {pairs!r}")
 
+        recipe = self.preset.proxy_recipe(size)
+
         def compute(g, comparisons, initial):
             chosen, rejected = comparisons
             return _saved(*train_proxy(self.world, size, chosen[:pairs], rejected[:pairs],
-                                       initial, self.preset.proxy_train, g, self.progress))
+                                       initial, recipe, g, self.progress))
 
         return Artefact(f"proxy_L{size.n_layer}_d{size.n_embd}_n{pairs}", compute,
                         (self.comparisons_artefact(), self.initial_artefact()),
-                        (self.preset.proxy_train, size, pairs), self._rm_load(size))
+                        (recipe, size, pairs), self._rm_load(size))
 
     def pool_artefact(self) -> Artefact:
         N = self.preset.bon_pool
@@ -205,7 +207,7 @@ class Run:
             member_seed = zlib.crc32(f"{self.seed}/member{member}/{size}/{pairs}".encode())
             torch.manual_seed(member_seed)  # the member's weights (we are in the cache's fork)
             rm, report = train_proxy(self.world, size, chosen, rejected, initial,
-                                     self.preset.proxy_train,
+                                     self.preset.proxy_recipe(size),
                                      torch.Generator().manual_seed(member_seed), self.progress)
             rm.calibrate(initial, unit_variance=True)
             return _saved(rm, report)
@@ -213,7 +215,8 @@ class Run:
         return Artefact(f"member{member}_L{size.n_layer}_d{size.n_embd}_n{pairs}_noise{noise:g}",
                         compute, (self.comparisons_artefact(), self.label_draws_artefact(),
                                   self.initial_artefact()),
-                        (self.preset.proxy_train, size, pairs, noise), self._rm_load(size))
+                        (self.preset.proxy_recipe(size), size, pairs, noise),
+                        self._rm_load(size))
 
     def ensemble_bon_artefact(self, config: EnsembleConfig, noise: float, ns: tuple) -> Artefact:
         """Best-of-n against each member alone and against each objective of all members:
