@@ -224,15 +224,18 @@ def _same(a, b) -> bool:
 def test_cells_trained_in_parallel_processes_match_a_sequential_run(tmp_path):
     """Training two seeds' artefacts side by side in worker processes (seeds and cells at
     once) leaves the cache with the same files, bit for bit, as training them one after the
-    other on one thread."""
+    other on one thread; the workers report every artefact they computed."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        prepare(seed_runs(MICRO, tmp_path / "sequential", seeds=[0, 1], progress=False), "bon")
+        sequential = seed_runs(MICRO, tmp_path / "sequential", seeds=[0, 1], progress=False)
+        prepare(sequential, "bon")
     finally:
         torch.set_num_threads(threads)
-    prepare(seed_runs(MICRO, tmp_path / "parallel", seeds=[0, 1], progress=False), "bon",
-            jobs=2)
+    parallel = seed_runs(MICRO, tmp_path / "parallel", seeds=[0, 1], progress=False)
+    prepare(parallel, "bon", jobs=2)
+    assert sorted(entry[:2] for entry in parallel[0].cache.computed) == sorted(
+        entry[:2] for entry in sequential[0].cache.computed)
     files = sorted(p.relative_to(tmp_path / "sequential")
                    for p in (tmp_path / "sequential").rglob("*.pt"))
     assert files == sorted(p.relative_to(tmp_path / "parallel")

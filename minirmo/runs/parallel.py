@@ -50,15 +50,18 @@ _worker_graphs = {}  # in a worker process: the graph it rebuilt, by what it was
 
 
 def _train(preset: Preset, out: str, device: str, seeds: tuple, leaves: Callable,
-           node: Node) -> None:
-    """In a worker: compute (and cache) one artefact whose inputs are on disk."""
+           node: Node) -> list:
+    """In a worker: compute (and cache) one artefact whose inputs are on disk; returns what
+    the worker's cache recorded of it (`Cache.computed` entries)."""
     torch.set_num_threads(1)
     recipe = (repr(preset), out, device, seeds, repr(leaves))
     if recipe not in _worker_graphs:
         runs = seed_runs(preset, out, device, list(seeds), progress=False)
         _worker_graphs[recipe] = artefact_graph(runs, leaves)
     run, artefact = _worker_graphs[recipe][node]
+    before = len(run.cache.computed)
     run.get(artefact)
+    return run.cache.computed[before:]
 
 
 def train_in_parallel(runs: list[Run], leaves: Callable, jobs: int = 2,
@@ -66,7 +69,8 @@ def train_in_parallel(runs: list[Run], leaves: Callable, jobs: int = 2,
     """Compute every artefact `leaves(run)` needs for each run, `jobs` worker processes at a
     time, each artefact once all its inputs are cached. `leaves` must be picklable (a
     module-level function, or a functools.partial of one). `on_error(run, artefact)` gives a
-    context manager to wrap a failure in (e.g. one that names the artefact)."""
+    context manager to wrap a failure in (e.g. one that names the artefact). What the workers
+    computed, and in how many seconds, is added to the runs' `Cache.computed`."""
     graph = artefact_graph(runs, leaves)
     cache = runs[0].cache
     todo = {node: {(node[0], inp.key) for inp in artefact.inputs}
@@ -88,10 +92,10 @@ def train_in_parallel(runs: list[Run], leaves: Callable, jobs: int = 2,
             for future in finished:
                 node = running.pop(future)
                 if on_error is None:
-                    future.result()
+                    cache.computed += future.result()
                 else:
                     with on_error(*graph[node]):
-                        future.result()
+                        cache.computed += future.result()
                 for inputs in todo.values():
                     inputs.discard(node)
                 bar.update()
