@@ -50,8 +50,6 @@ teacher's samples and different subtlety to see (share of teacher samples past t
 A proxy sees few examples past each limit, fewer for the rarer traps, and needs more capacity
 for the subtler ones, so a larger proxy, or one trained on more comparisons, falls for fewer.
 `World.fell_into` names the traps a sample fell into: read a hacked sample and name its trap.
-An optional skip-gram term (``skip_scale``) lets the word two back shape the next word, structure
-a bigram model cannot hold, for the policy-size study.
 """
 
 from dataclasses import dataclass, fields
@@ -135,7 +133,6 @@ class WorldConfig:
     # different rarity and subtlety, so that how many a proxy falls for can change gradually
     # with its size and data.
     extra_traps: tuple = ()
-    skip_scale: float = 0.0  # the word two back also shapes the next (0: a bigram teacher)
 
     def __post_init__(self):
         extra = [t for t in TRAPS if t != "gushing"]
@@ -148,7 +145,7 @@ class WorldConfig:
         # The artefact cache hashes this repr. The fields added after the first release are
         # shown only when they differ from their defaults, so that the one-trap world keeps the
         # keys (and so the random draws) of every artefact cached before they existed.
-        later = {"extra_traps": (), "skip_scale": 0.0}
+        later = {"extra_traps": ()}
         shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
                  if f.name not in later or getattr(self, f.name) != later[f.name]]
         return f"WorldConfig({', '.join(shown)})"
@@ -202,10 +199,6 @@ class World:
         bigram[:, self.complaint_ids.cpu()] += cfg.complaint_bias
         bigram[:, any_topic.cpu()] += cfg.off_topic_bias  # the topic's own words get a bonus back
         self.bigram = bigram.to(self.device)  # (vocab, vocab)
-        # skip[w2, v]: how the word two back shapes the next (structure a bigram cannot hold)
-        skip = (cfg.skip_scale * torch.randn(vocab, vocab, generator=g) if cfg.skip_scale
-                else torch.zeros(vocab, vocab))
-        self.skip = skip.to(self.device)  # (vocab, vocab)
         self.topic_logit = (cfg.topic_bonus - cfg.off_topic_bias) * self.own_topic.float()
         # <eos> becomes likely after about ten words; never as the first word
         position = torch.arange(self.max_len, device=self.device)
@@ -221,19 +214,17 @@ class World:
         """Responses (batch, max_len) written by the hidden teacher for the given topics."""
         batch = topic.shape[0]
         out = torch.full((batch, self.max_len), self.tokenizer.pad_id, device=self.device)
-        previous, before = self.prompts[topic, -1], self.prompts[topic, -2]  # (batch,) each
+        previous = self.prompts[topic, -1]  # (batch,)
         done = torch.zeros(batch, dtype=torch.bool, device=self.device)
         for t in range(self.max_len):
             logits = self.bigram[previous] + self.topic_logit[topic]  # (batch, vocab)
-            if self.config.skip_scale:
-                logits = logits + self.skip[before]
             logits[:, self.tokenizer.eos_id] += self.eos_logit[t]
             probs = torch.softmax(logits, -1)
             word = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1)
             word = word.to(self.device)
             out[:, t] = torch.where(done, self.tokenizer.pad_id, word)
             done |= word == self.tokenizer.eos_id
-            previous, before = word, previous
+            previous = word
         return out
 
     def corpus(self, size: int, generator: torch.Generator | None = None) -> torch.Tensor:

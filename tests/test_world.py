@@ -143,18 +143,8 @@ def test_world_config_rejects_unknown_traps_by_name():
 
 
 def test_one_trap_world_config_repr_omits_the_later_fields():
-    """The one-trap world's config prints (and so hashes into cache keys) without the fields
-    added for the graded world; the graded world prints them."""
-    assert "extra_traps" not in repr(WorldConfig()) and "skip_scale" not in repr(WorldConfig())
+    """The one-trap world's config prints (and so hashes into cache keys) without the field
+    added for the graded world; the graded world prints it."""
+    assert "extra_traps" not in repr(WorldConfig())
+    assert repr(WorldConfig()).endswith("eos_slope=0.8)")
     assert "extra_traps=('stacking'" in repr(GRADED_WORLD)
-    assert "skip_scale=0.5" in repr(WorldConfig(skip_scale=0.5))
-
-
-def test_skip_scale_gives_the_teacher_structure_a_bigram_cannot_hold():
-    """With skip_scale > 0 the word two back changes the next word's distribution; at 0 the
-    teacher is the bigram one."""
-    plain, skipped = World(), World(WorldConfig(skip_scale=1.0))
-    assert torch.equal(plain.bigram, skipped.bigram) and not plain.skip.any()
-    assert skipped.skip.std() == pytest.approx(1.0, abs=0.05)
-    corpora = [w.corpus(64, torch.Generator().manual_seed(0)) for w in (plain, skipped)]
-    assert not torch.equal(*corpora)
