@@ -1,11 +1,12 @@
 """Does a world give the paper's scaling law? Best-of-n against every proxy size, on one
 number of comparisons, and how the fitted α and β move with RM size.
 
-    python benchmarks/scaling_probe.py --preset paper --seeds 0 1 [--pairs 32000]
+    python benchmarks/scaling_probe.py --preset paper --seeds 0 1 [--pairs 8000]
         [--world graded|one-trap] [--pool 4096] [--out DIR]
 
-Trains (or loads from DIR's cache) the preset's gold RM, the proxies of every size on `pairs`
-comparisons and the best-of-n pool, at each seed, and prints per size: the fitted α_bon,
+Trains (or loads from DIR's cache, which `minirmo reproduce --out DIR` shares) the preset's
+gold RM, the proxies of every size on `pairs` of its comparisons (default: the most) and the
+best-of-n pool, at each seed, and prints per size: the fitted α_bon,
 β_bon, R² and peak on the seed-mean curve, the seed-mean gold at n = N, and how often the
 proxy's best-of-N sample falls into each of the world's traps. Then the Spearman correlation
 of α, β and the peak d* with log(params), and the slope per decade with its interval over
@@ -44,12 +45,14 @@ def main() -> None:
     args = parser.parse_args()
     preset = get_preset(args.preset)
     pairs = args.pairs or preset.proxy_data[-1]
-    changes = {"proxy_data": [pairs], "bon_pool": args.pool or preset.bon_pool}
+    if pairs not in preset.proxy_data:  # so that the comparisons (and cache) stay the preset's
+        raise SystemExit(f"--pairs must be one of the preset's {preset.proxy_data}")
+    changes = {"bon_pool": args.pool or preset.bon_pool}
     if args.world:
         changes["world"] = GRADED_WORLD if args.world == "graded" else WorldConfig()
     preset = replace(preset, **changes)
     runs = seed_runs(preset, args.out, seeds=args.seeds, progress=False)
-    bon = bon_rows(runs)
+    bon = bon_rows(runs, [(size, pairs) for size in preset.proxy_sizes])
     fits = [r for r in analysis.fit_rows(bon) if r["seed"] == analysis.MEAN]
     ns = sorted({r["n"] for r in bon})
     end = {r["rm_params"]: r["gold"] for r in analysis.seed_mean(bon) if r["n"] == ns[-1]}
