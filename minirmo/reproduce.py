@@ -228,6 +228,7 @@ def needs(run: Run, command: str, kl_coef: float = 0.0) -> list[Artefact]:
     if command == "ensembles":
         return ensembles
     bon = [run.bon_artefact(size, pairs, ns) for size, pairs in run.bon_proxies()]
+    bon += [run.proxy_artefact(size, pairs) for size, pairs in run.proxies()]  # rm.csv's grid
     if command == "bon":
         return bon
     penalty = [run.rl_artefact(sizes[0], most, coef) for coef in preset.kl_coefs]

@@ -301,7 +301,8 @@ def test_zero_jobs_is_an_error_naming_jobs(tmp_path, capsys):
 
 def test_bon_without_the_full_grid_sweeps_data_only_at_the_extreme_sizes(tmp_path):
     """With bon_full_grid False, best-of-n runs every size on the most data and every number
-    of comparisons only for the smallest and the largest size; RM training keeps the grid."""
+    of comparisons only for the smallest and the largest size; RM training keeps the grid, and
+    `needs` lists every proxy of it (so a prepared command trains nothing more)."""
     sizes = [RMConfig(1, 8, 2), RMConfig(1, 12, 2), RMConfig(1, 16, 2)]
     preset = replace(MICRO, proxy_sizes=sizes, proxy_data=[50, 100, 200], bon_full_grid=False)
     run = Run(preset, tmp_path, progress=False)
@@ -310,6 +311,8 @@ def test_bon_without_the_full_grid_sweeps_data_only_at_the_extreme_sizes(tmp_pat
                                  if n == 200 or s != sizes[1]]
     assert Run(MICRO, tmp_path, progress=False).bon_proxies() == Run(
         MICRO, tmp_path, progress=False).proxies()
+    needed = {a.key for a in needs(run, "bon")}  # rm.csv reads every proxy of the grid
+    assert all(run.proxy_artefact(s, n).key in needed for s, n in run.proxies())
 
 
 def test_reproduce_without_follow_ups_skips_ensembles_and_direct_alignment(prepared_micro,
