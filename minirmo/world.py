@@ -329,14 +329,17 @@ class World:
             elif kind[row] == 2:  # ramble: never finish
                 response += torch.randint(self.first_word, len(tok), (self.max_len,),
                                           generator=generator).tolist()
-            elif kind[row] == 3:  # noise: swap up to three words for random ones
+            elif kind[row] == 3 or not self.config.extra_traps:  # noise: swap up to three
+                # words for random ones (an empty response, which a spam edit cannot repeat,
+                # stays empty in the one-trap world)
                 for j in range(min(len(response), 1 + rand[0] % 3)):
                     at = (rand[1] + j * rand[2]) % len(response)
                     response[at] = int(torch.randint(self.first_word, len(tok), (),
                                                      generator=generator))
             else:  # stack intensifiers, stuff specifics, or ramble on: insert 2 to 5 words
+                # (in the graded world a spam edit of an empty response stacks intensifiers)
                 pick = [self.is_intensifier, self.own_topic[topic[row]],
-                        torch.arange(len(tok)) >= self.first_word][int(kind[row]) - 4]
+                        torch.arange(len(tok)) >= self.first_word][(int(kind[row]) - 4) % 3]
                 pick = pick.nonzero()[:, 0]  # the words to insert from
                 at = rand[0] % (len(response) + 1)
                 response[at:at] = [int(pick[(rand[1] + j * rand[2]) % len(pick)])

@@ -148,3 +148,15 @@ def test_one_trap_world_config_repr_omits_the_later_fields():
     assert "extra_traps" not in repr(WorldConfig())
     assert repr(WorldConfig()).endswith("eos_slope=0.8)")
     assert "extra_traps=('stacking'" in repr(GRADED_WORLD)
+
+
+
+def test_perturb_leaves_an_empty_response_to_a_spam_edit_unchanged_in_the_one_trap_world(world):
+    """A spam or noise edit has no word to work on in an empty response: the one-trap world
+    leaves it empty, as it did before the graded world existed (so its gold RM's data are
+    unchanged)."""
+    empty = seq(world, "pizza : <eos>").repeat(64, 1)
+    kinds = torch.randint(4, (64,), generator=torch.Generator().manual_seed(0))  # perturb's draw
+    perturbed = world.perturb(empty, torch.Generator().manual_seed(0))
+    untouched = (kinds == 1) | (kinds == 3)
+    assert untouched.any() and torch.equal(perturbed[untouched], empty[untouched])
