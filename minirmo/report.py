@@ -103,13 +103,17 @@ def coefficients_table(fits, scaling) -> str:
     if scaling:
         lines.append("scaling with log10(RM params), slope per decade: on the seed-mean "
                      "coefficients (R2, Spearman), and per seed; paper from its Figure 3")
-        paper = PAPER_COEFFICIENTS
     for name, s in scaling.items():
-        ref = ("" if name not in paper[3e6] else  # 3M -> 3B is three decades
-               f"   paper {(paper[3e9][name] - paper[3e6][name]) / 3:+.3f}")
+        ref = "" if name not in PAPER_COEFFICIENTS[3e6] else f"   paper {_paper_slope(name):+.3f}"
         lines.append(f"  {name:>9}: {s.line.slope:+.3f} (R2 {s.line.r2:.2f}, Spearman "
                      f"{s.spearman:+.2f}); per seed {s.slope:+.3f}{ref}")
     return "\n".join(lines)
+
+
+def _paper_slope(name: str) -> float:
+    """The paper's slope per decade of a coefficient, read off its Figure 3 (3M -> 3B params
+    is three decades)."""
+    return (PAPER_COEFFICIENTS[3e9][name] - PAPER_COEFFICIENTS[3e6][name]) / 3
 
 
 def _bar(met: bool) -> str:
@@ -129,8 +133,7 @@ def laws_table(rm, bon, rl, fits, scaling, extrapolation, penalty) -> str:
              "  coefficient vs log10(RM params): Spearman; slope per decade on the seed means, "
              "and per seed (bar: |Spearman| >= 0.9, per-seed interval excludes 0)"]
     for name, s in scaling.items():
-        paper = PAPER_COEFFICIENTS
-        ref = (f"paper {(paper[3e9][name] - paper[3e6][name]) / 3:+.3f}" if name in paper[3e6]
+        ref = (f"paper {_paper_slope(name):+.3f}" if name in PAPER_COEFFICIENTS[3e6]
                else "paper: about constant")
         bar = "reported" if name == "alpha_rl" else _bar(
             abs(s.spearman) >= 0.9 and (s.slope.lo > 0 or s.slope.hi < 0))

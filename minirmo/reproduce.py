@@ -199,10 +199,10 @@ def reproduce(runs: list[Run]) -> str:
         studies["dpo"], table = _dpo(runs, [r for r in bon + rl  # dpo_frontier_rows, at hand
                                             if r["rm_params"] == largest and r["rm_data"] == most])
         sections.append(table)
-    if runs[0].preset.follow_ups and runs[0].preset.ensembles is not None:
-        ensembles, tables = _ensembles(runs)
-        studies |= ensembles
-        sections.append(tables)
+        if runs[0].preset.ensembles is not None:
+            ensembles, tables = _ensembles(runs)
+            studies |= ensembles
+            sections.append(tables)
     sections.append(report.findings_summary(studies))
     return "\n\n".join(sections)
 

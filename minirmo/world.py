@@ -261,6 +261,8 @@ class World:
         * stuffing: −1.5 for every specific past the fourth (the first three are worth 0.8);
         * rambling: −0.8 for every word past the twelfth.
         """
+        if not self.config.extra_traps:  # the one-trap world: nothing to add, nothing to count
+            return {}
         response = sequences[:, self.prompt_len:]  # (batch, max_len)
         hits = self.fell_into(sequences, excess=True)
         terms = {}

@@ -201,13 +201,14 @@ class Run:
         fraction `noise` of their labels flipped, standardised on the initial samples. Its
         random seed depends on (seed, size, pairs, member) but not on `noise`, so a member at
         25% noise starts from the same weights and sees the same batches as at 0%."""
+        recipe = self.preset.proxy_recipe(size)
+
         def compute(g, comparisons, draws, initial):
             chosen, rejected = flip_labels(comparisons[0][:pairs], comparisons[1][:pairs],
                                            draws[:pairs], noise)
             member_seed = zlib.crc32(f"{self.seed}/member{member}/{size}/{pairs}".encode())
             torch.manual_seed(member_seed)  # the member's weights (we are in the cache's fork)
-            rm, report = train_proxy(self.world, size, chosen, rejected, initial,
-                                     self.preset.proxy_recipe(size),
+            rm, report = train_proxy(self.world, size, chosen, rejected, initial, recipe,
                                      torch.Generator().manual_seed(member_seed), self.progress)
             rm.calibrate(initial, unit_variance=True)
             return _saved(rm, report)
@@ -215,8 +216,7 @@ class Run:
         return Artefact(f"member{member}_L{size.n_layer}_d{size.n_embd}_n{pairs}_noise{noise:g}",
                         compute, (self.comparisons_artefact(), self.label_draws_artefact(),
                                   self.initial_artefact()),
-                        (self.preset.proxy_recipe(size), size, pairs, noise),
-                        self._rm_load(size))
+                        (recipe, size, pairs, noise), self._rm_load(size))
 
     def ensemble_bon_artefact(self, config: EnsembleConfig, noise: float, ns: tuple) -> Artefact:
         """Best-of-n against each member alone and against each objective of all members:
