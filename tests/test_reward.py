@@ -6,13 +6,16 @@ import pytest
 import torch
 from closeness import check_close
 
+from minirmo.policy import PolicyConfig, build_policy, sample
 from minirmo.reward import (
     BTConfig,
+    GoldConfig,
     RewardModel,
     RMConfig,
     bradley_terry_loss,
     label_pairs,
     train_bradley_terry,
+    utility_best,
 )
 from minirmo.world import World
 
@@ -43,6 +46,42 @@ def test_label_pairs_puts_the_winner_first():
     a, b = torch.tensor([[1], [2]]), torch.tensor([[3], [4]])
     chosen, rejected = label_pairs(a, b, torch.tensor([True, False]))
     assert chosen.tolist() == [[1], [4]] and rejected.tolist() == [[3], [2]]
+
+
+def test_utility_best_of_one_is_the_sample_itself(world):
+    """utility_best with k = 1 returns what `sample` draws from the same generator state."""
+    torch.manual_seed(0)
+    policy = build_policy(world, PolicyConfig(n_layer=1, n_embd=16, n_head=2)).eval()
+    prompts = world.prompts[torch.arange(10) % len(world.prompts)]
+    best = utility_best(policy, world, prompts, 1, torch.Generator().manual_seed(3))
+    drawn = sample(policy, prompts, world.max_len, 1.0, torch.Generator().manual_seed(3))[0]
+    assert torch.equal(best, drawn)
+
+
+def test_utility_best_keeps_the_prompt_and_beats_a_single_sample(world):
+    """The utility-best of 16 samples answers its own prompt and scores above a single draw."""
+    torch.manual_seed(0)
+    policy = build_policy(world, PolicyConfig(n_layer=1, n_embd=16, n_head=2)).eval()
+    g = torch.Generator().manual_seed(0)
+    prompts = world.prompts[world.sample_topics(300, g)]
+    best = utility_best(policy, world, prompts, 16, g, batch_size=1000)  # several batches
+    single = sample(policy, prompts, world.max_len, 1.0, g)[0]
+    assert torch.equal(best[:, :world.prompt_len], prompts)
+    assert world.utility(best).mean() > world.utility(single).mean() + 0.5
+
+
+@pytest.mark.parametrize("change", [{"elite_fraction": -0.1}, {"elite_fraction": 1.5},
+                                    {"elite_k": 0}])
+def test_gold_config_rejects_a_bad_elite_setting_by_name(change):
+    """An elite_fraction outside [0, 1] or an elite_k below 1 is a ValueError naming it."""
+    with pytest.raises(ValueError, match=next(iter(change))):
+        GoldConfig(**change)
+
+
+def test_gold_config_repr_shows_the_elite_fields_only_when_set():
+    """A gold without the good tail keeps the repr (so the cache key) it had before them."""
+    assert "elite" not in repr(GoldConfig())
+    assert "elite_fraction=0.2" in repr(GoldConfig(elite_fraction=0.2))
 
 
 def test_bradley_terry_learns_a_simple_preference(world):
