@@ -50,6 +50,17 @@ teacher's samples and different subtlety to see (share of teacher samples past t
 A proxy sees few examples past each limit, fewer for the rarer traps, and needs more capacity
 for the subtler ones, so a larger proxy, or one trained on more comparisons, falls for fewer.
 `World.fell_into` names the traps a sample fell into: read a hacked sample and name its trap.
+
+**Taste.** Traps alone left a large proxy nothing to learn that a middle-sized one had not: on
+32,000 comparisons every proxy from about 5,000 parameters up learned all five, and their
+best-of-n curves lay on top of each other (issue 12). So the graded world's reader also has a
+taste in phrasing (``WorldConfig.taste_scale``): every pair of adjacent words has a small
+worth, drawn once from N(0, 0.3²), and a response's taste is the sum over its pairs
+(`World.taste_term`). The teacher says a few pairs often and thousands rarely (94 pairs make
+half of what it says, 2,073 make 99%), so a small reward model can learn the worth of the
+common phrases and only a larger one the long tail, as a larger language model knows more
+rare facts. Over teacher samples the taste term has a standard deviation of 0.92, beside 1.22
+for everything else.
 """
 
 from dataclasses import dataclass, fields
@@ -133,8 +144,14 @@ class WorldConfig:
     # different rarity and subtlety, so that how many a proxy falls for can change gradually
     # with its size and data.
     extra_traps: tuple = ()
+    # The reader's taste in phrasing: every pair of adjacent words has a small worth, drawn
+    # once, N(0, taste_scale²) (`World.taste_term`). 0: none (the one-trap world)
+    taste_scale: float = 0.0
 
     def __post_init__(self):
+        if isinstance(self.taste_scale, bool) or not isinstance(self.taste_scale, int | float) \
+                or not self.taste_scale >= 0:
+            raise ValueError(f"taste_scale must be a number >= 0, got {self.taste_scale!r}")
         extra = [t for t in TRAPS if t != "gushing"]
         if any(t not in extra for t in self.extra_traps) or len(set(self.extra_traps)) != len(
                 self.extra_traps):
@@ -145,7 +162,7 @@ class WorldConfig:
         # The artefact cache hashes this repr. The fields added after the first release are
         # shown only when they differ from their defaults, so that the one-trap world keeps the
         # keys (and so the random draws) of every artefact cached before they existed.
-        later = {"extra_traps": ()}
+        later = {"extra_traps": (), "taste_scale": 0.0}
         shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
                  if f.name not in later or getattr(self, f.name) != later[f.name]]
         return f"WorldConfig({', '.join(shown)})"
@@ -204,6 +221,10 @@ class World:
         position = torch.arange(self.max_len, device=self.device)
         self.eos_logit = torch.where(position == 0, -torch.inf,
                                      cfg.eos_offset + cfg.eos_slope * position)
+        # The reader's taste: taste[a, b] is what the phrase "a b" is worth, drawn from its own
+        # generator so that the teacher is the same with or without it
+        taste = torch.Generator().manual_seed(self.config.seed + 1)
+        self.taste = (cfg.taste_scale * torch.randn(vocab, vocab, generator=taste)).to(self.device)
 
     # ------------------------------------------------------------------ the teacher
     def sample_topics(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -249,7 +270,20 @@ class World:
                 - 1.0 * (praise - distinct_praise)
                 - 0.6 * complaints
                 - 2.0 * (~ended).float() - 1.0 * (words < 4).float()
-                + sum(self.extra_trap_terms(sequences).values()))
+                + sum(self.extra_trap_terms(sequences).values())
+                + self.taste_term(sequences))
+
+    def taste_term(self, sequences: torch.Tensor) -> torch.Tensor:
+        """What the reader's taste in phrasing adds: the worth of every adjacent pair of words
+        in the response, summed (batch,). The teacher says a few dozen pairs often and
+        thousands rarely (94 pairs make half of what it says, 2,073 make 99%), so this long tail
+        is where a larger reward model has something left to learn."""
+        if not self.config.taste_scale:
+            return torch.zeros(len(sequences), device=self.device)
+        response = sequences[:, self.prompt_len:]  # (batch, max_len)
+        first, second = response[:, :-1], response[:, 1:]  # (batch, max_len - 1) each
+        words = (first >= self.first_word) & (second >= self.first_word)
+        return (self.taste[first, second] * words).sum(1)
 
     def extra_trap_terms(self, sequences: torch.Tensor) -> dict[str, torch.Tensor]:
         """What each extra trap of this world adds to the utility, {name: (batch,)}.

@@ -1,5 +1,7 @@
 """The synthetic world: a readable tokenizer, a teacher that writes reviews, a hidden utility."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -95,8 +97,41 @@ def graded():
     ("pizza : the crust was great and the cheese was it we and a the <eos>", 1.6 + 1.0 - 0.8),
 ])
 def test_graded_utility_scores_each_trap_as_documented(graded, text, expected):
-    """The graded world's utility adds exactly the documented value of each extra trap."""
-    assert graded.utility(seq(graded, text)).item() == pytest.approx(expected)
+    """The graded world's utility adds exactly the documented value of each extra trap, on top
+    of the reader's taste in phrasing."""
+    sequence = seq(graded, text)
+    taste = graded.taste_term(sequence).item()
+    assert graded.utility(sequence).item() == pytest.approx(expected + taste, abs=1e-5)
+
+
+def test_taste_term_sums_the_worth_of_each_adjacent_pair_of_words(graded):
+    """The taste term of a review is taste[a, b] summed over its adjacent words a b (the
+    prompt and <eos> take no part)."""
+    words = ["the", "crust", "was", "great"]
+    index = graded.tokenizer.index
+    by_hand = sum(graded.taste[index[a], index[b]].item()
+                  for a, b in zip(words[:-1], words[1:], strict=True))
+    sequence = seq(graded, "pizza : the crust was great <eos>")
+    assert graded.taste_term(sequence).item() == pytest.approx(by_hand, abs=1e-6)
+
+
+def test_taste_leaves_the_teacher_unchanged(graded):
+    """A world with taste writes exactly the corpus of the same world without it."""
+    plain = World(replace(GRADED_WORLD, taste_scale=0.0))
+    assert torch.equal(graded.corpus(500, torch.Generator().manual_seed(0)),
+                       plain.corpus(500, torch.Generator().manual_seed(0)))
+
+
+def test_teacher_says_a_few_word_pairs_often_and_thousands_rarely(graded):
+    """The taste's long tail: under 200 word pairs make half of what the teacher says, and
+    over 1,000 are needed for 99%."""
+    response = graded.corpus(20_000, torch.Generator().manual_seed(0))[:, graded.prompt_len:]
+    first, second = response[:, :-1], response[:, 1:]
+    words = (first >= graded.first_word) & (second >= graded.first_word)
+    vocab = len(graded.tokenizer)
+    counts = torch.bincount((first * vocab + second)[words]).float().sort(descending=True).values
+    share = counts.cumsum(0) / counts.sum()
+    assert (share < 0.5).sum() + 1 < 200 and (share < 0.99).sum() + 1 > 1000
 
 
 def test_one_trap_world_ignores_the_extra_traps(world):
@@ -135,6 +170,13 @@ def test_graded_perturb_reaches_every_trap_more_often_than_the_teacher(graded):
         assert perturbed[trap].float().mean() > 2 * before[trap].float().mean(), trap
 
 
+@pytest.mark.parametrize("scale", [-0.1, "0.3", True])
+def test_world_config_rejects_a_bad_taste_scale_by_name(scale):
+    """A taste_scale that is not a number >= 0 raises a ValueError naming taste_scale."""
+    with pytest.raises(ValueError, match="taste_scale"):
+        WorldConfig(taste_scale=scale)
+
+
 def test_world_config_rejects_unknown_traps_by_name():
     """An unknown or repeated extra trap raises a ValueError naming extra_traps."""
     for traps in (("flattery",), ("spam", "spam"), ("gushing",)):
@@ -145,7 +187,7 @@ def test_world_config_rejects_unknown_traps_by_name():
 def test_one_trap_world_config_repr_omits_the_later_fields():
     """The one-trap world's config prints (and so hashes into cache keys) without the field
     added for the graded world; the graded world prints it."""
-    assert "extra_traps" not in repr(WorldConfig())
+    assert "extra_traps" not in repr(WorldConfig()) and "taste" not in repr(WorldConfig())
     assert repr(WorldConfig()).endswith("eos_slope=0.8)")
     assert "extra_traps=('stacking'" in repr(GRADED_WORLD)
 

@@ -17,7 +17,8 @@ from minirmo.reward import BTConfig, GoldConfig, RMConfig
 from minirmo.world import WorldConfig
 
 # The graded world: gushing and four more traps of other rarity and subtlety (world.TRAPS)
-GRADED_WORLD = WorldConfig(extra_traps=("stacking", "spam", "stuffing", "rambling"))
+GRADED_WORLD = WorldConfig(extra_traps=("stacking", "spam", "stuffing", "rambling"),
+                           taste_scale=0.3)
 
 
 def _check_integers(name: str, values, least: int) -> None:
@@ -136,25 +137,25 @@ PRESETS = {
         "tiny", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32), RMConfig(2, 64)],
         proxy_data=[1000, 4000], bon_pool=4096, seeds=4,
         ppo=PPOConfig(steps=30, batch_size=128, lr=3e-4), large_policy=None),
-    # the full sweep: 8 sizes over 2.7 orders of magnitude, data across the threshold, in the
-    # graded world (five traps, so that how many a proxy falls for can grade with its size).
-    # Proxies train 4 epochs at lr 1.5e-3 scaled by 32/width: at the default 2 epochs and
-    # 3e-3, three 28,545-param proxies on the same 32,000 pairs ended at validation losses
-    # from 0.26 to 0.38 (seed 0, benchmarks notes in issue 12); at this recipe 0.23-0.25.
-    # Best-of-n sweeps the data only at the smallest and largest size (Figure 2), and the
-    # follow-up studies run from their own commands, to keep three seeds within the hour.
+    # the full sweep: 8 sizes over 2.57 orders of magnitude, all smaller than the gold RM (as
+    # the paper's proxies are), data across the threshold, in the graded world (five traps and
+    # a taste in phrasing, so that what a proxy learns can grade with its size). Proxies train
+    # 4 epochs at lr 1.5e-3 scaled by 32/width: at the default 2 epochs and 3e-3, three
+    # 28,545-param proxies on the same 32,000 pairs ended at validation losses from 0.26 to
+    # 0.38 (seed 0, benchmarks notes in issue 12); at this recipe 0.23-0.25. Best-of-n sweeps
+    # the data only at the smallest and largest size (Figure 2), and the follow-up studies run
+    # from their own commands, to keep three seeds within the hour.
     "paper": Preset(
         "paper",
-        proxy_sizes=[RMConfig(1, 4, 1), RMConfig(1, 8, 2), RMConfig(1, 16, 2), RMConfig(2, 24, 2),
-                     RMConfig(2, 32), RMConfig(2, 48), RMConfig(2, 64), RMConfig(3, 96)],
+        # 442 to 163,521 params, about 2.5x apart; a 2-wide proxy (271) stayed near chance
+        proxy_sizes=[RMConfig(1, 3, 1), RMConfig(1, 6, 1), RMConfig(1, 12, 2), RMConfig(2, 16, 2),
+                     RMConfig(2, 24, 2), RMConfig(2, 40), RMConfig(2, 64), RMConfig(2, 80)],
         proxy_data=[250, 500, 1000, 2000, 4000, 8000, 16000, 32000], bon_pool=16384,
         world=GRADED_WORLD, proxy_train=BTConfig(epochs=4, lr=1.5e-3), proxy_lr_width=32,
         bon_full_grid=False, follow_ups=False,
-        # lr 5e-4: at the default 1e-4, PPO against the 344,929-param proxy was still gaining
-        # gold at step 40; at 5e-4 it levels off (gold 1.44-1.47) from step 44, KL 18
-        ppo=PPOConfig(steps=48, lr=5e-4),
-        # lr 1e-3: at the default 3e-3 this 3-layer gold once stalled at 70% agreement. 20% of
-        # best-of-32 responses show it the good tail (GoldConfig.elite_fraction)
+        # lr 1e-3: against 16,801- and 106,241-param proxies (seed 0) gold levels off from step
+        # 36-44 at KL 18-30; at 5e-4 the first was still rising at step 47 (KL 22)
+        ppo=PPOConfig(steps=48, lr=1e-3),
         gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3),
                         elite_fraction=0.2),
         # 8x the comparisons of tiny: 8x the steps an epoch, so a checkpoint every 32 steps
