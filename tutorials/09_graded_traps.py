@@ -20,7 +20,10 @@
 # between neighbouring sizes, and α and β scatter.
 #
 # The **graded world** (`minirmo.runs.presets.GRADED_WORLD`, the paper preset's world) holds
-# five traps of different rarity and subtlety. Here we meet them, measure how rare each is,
+# five traps of different rarity and subtlety. Its reader also has a taste in phrasing (every
+# pair of adjacent words has a small worth, `World.taste_term`), a long tail for larger reward
+# models to learn; we leave the taste out here (`taste_scale=0`), so that the traps alone
+# decide the curves. Here we meet the traps, measure how rare each is,
 # and then watch three hand-made proxies of growing *capacity* run best-of-n against them:
 # the more a proxy can represent, the fewer traps it falls for, and the later it peaks.
 # That gradual "how many traps a proxy sees through" is what the learned reward models of the
@@ -35,6 +38,7 @@
 # %%
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -50,7 +54,7 @@ FAST = os.environ.get("MINIRMO_FAST") == "1"
 OUT = Path(os.environ.get("MINIRMO_OUT", "tutorial_out"))
 OUT.mkdir(parents=True, exist_ok=True)
 T0 = time.time()
-world = World(GRADED_WORLD)
+world = World(replace(GRADED_WORLD, taste_scale=0.0))  # the traps alone
 tok = world.tokenizer
 
 # %% [markdown]
