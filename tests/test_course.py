@@ -322,7 +322,7 @@ def test_tutorial_exercises_name_the_tasks_they_build_on(path):
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
 def test_no_tutorial_starts_the_paper_preset_unless_asked(path):
-    """No tutorial picks the 42-minute `paper` preset by default; each says how long it takes."""
+    """No tutorial picks the hour-long `paper` preset by default; each says how long it takes."""
     text = path.read_text(encoding="utf-8")
     for line in text.splitlines():
         if line.startswith("PRESET ="):
