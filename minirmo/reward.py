@@ -206,7 +206,8 @@ def utility_best(policy, world: World, prompts: torch.Tensor, k: int,
         candidates = sample(policy, chunk.repeat_interleave(k, 0), world.max_len, 1.0,
                             generator)[0]  # (rows · k, seq_len)
         pick = world.utility(candidates).reshape(len(chunk), k).argmax(1)  # (rows,)
-        best.append(candidates.reshape(len(chunk), k, -1)[torch.arange(len(chunk)), pick])
+        rows = torch.arange(len(chunk), device=pick.device)
+        best.append(candidates.reshape(len(chunk), k, -1)[rows, pick])
     return torch.cat(best)
 
 
@@ -220,8 +221,8 @@ class GoldConfig:
     # the good tail: this share of the unperturbed responses is replaced by the utility-best of
     # `elite_k` fresh samples to its prompt (`utility_best`). Without it a gold RM ranks the top
     # of a large best-of-n pool no better than its middle, and every good proxy stops at that
-    # ceiling (issue 12: the paper gold's own best-of-n gained 1.90 at n = 16,384; with 20% of
-    # best-of-32 responses 2.53)
+    # ceiling (issue 12, the graded world before its taste: the paper gold's own best-of-n
+    # gained 1.90 at n = 16,384; with 20% of best-of-32 responses, 2.53)
     elite_fraction: float = 0.0
     elite_k: int = 32
 

@@ -144,10 +144,10 @@ PRESETS = {
     # 28,545-param proxies on the same 32,000 pairs ended at validation losses from 0.26 to
     # 0.38 (seed 0, benchmarks notes in issue 12); at this recipe 0.23-0.25. Best-of-n sweeps
     # the data only at the smallest and largest size (Figure 2), and the follow-up studies run
-    # from their own commands, to keep three seeds within the hour.
+    # from their own commands, to bring three seeds near the hour (69 minutes on 2 cores).
     "paper": Preset(
         "paper",
-        # 442 to 163,521 params, about 2.5x apart; a 2-wide proxy (271) stayed near chance
+        # 442 to 163,521 params, 1.5-2.8x apart; a 2-wide proxy (271) stayed near chance
         proxy_sizes=[RMConfig(1, 3, 1), RMConfig(1, 6, 1), RMConfig(1, 12, 2), RMConfig(2, 16, 2),
                      RMConfig(2, 24, 2), RMConfig(2, 40), RMConfig(2, 64), RMConfig(2, 80)],
         proxy_data=[250, 500, 1000, 2000, 4000, 8000, 16000, 32000], bon_pool=16384,
