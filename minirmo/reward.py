@@ -25,7 +25,7 @@ scores 0 on average; the gold RM is also scaled to unit variance on initial-poli
 gold scores read in standard deviations of the initial policy.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from transformers import GPT2Model
 
 from minirmo.policy import GPT2Size, check_positive, gpt2_config, sample
-from minirmo.world import World
+from minirmo.world import LATER, World, repr_without_later_defaults
 
 
 @dataclass
@@ -223,23 +223,15 @@ class GoldConfig:
     # of a large best-of-n pool no better than its middle, and every good proxy stops at that
     # ceiling (issue 12, the graded world before its taste: the paper gold's own best-of-n
     # gained 1.90 at n = 16,384; with 20% of best-of-32 responses, 2.53)
-    elite_fraction: float = 0.0
-    elite_k: int = 32
+    elite_fraction: float = field(default=0.0, metadata=LATER)
+    elite_k: int = field(default=32, metadata=LATER)
 
     def __post_init__(self):
-        check_positive(self, "pairs")
-        check_positive(self, "elite_k")
+        check_positive(self, "pairs", "elite_k")
         if not 0 <= self.elite_fraction <= 1:
             raise ValueError(f"elite_fraction must be in [0, 1], got {self.elite_fraction!r}")
 
-    def __repr__(self) -> str:
-        # The artefact cache hashes this repr. The fields added after the first release are
-        # shown only when they differ from their defaults, so that a gold RM without them
-        # keeps the key (and so the random draws) it was cached under before they existed.
-        later = {"elite_fraction": 0.0, "elite_k": 32}
-        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
-                 if f.name not in later or getattr(self, f.name) != later[f.name]]
-        return f"GoldConfig({', '.join(shown)})"
+    __repr__ = repr_without_later_defaults  # a gold without the good tail keeps its cache keys
 
 
 def train_gold(world: World, policy, initial: torch.Tensor, config: GoldConfig | None = None,

@@ -63,7 +63,7 @@ rare facts. Over teacher samples the taste term has a standard deviation of 0.92
 for everything else.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import torch
 
@@ -126,6 +126,22 @@ class Tokenizer:
         return " ".join(words)
 
 
+# A config field added after the first release: `repr_without_later_defaults` leaves it out
+# while it holds its default, so that configs which do not use it keep their cache keys
+LATER = {"later": True}
+
+
+def repr_without_later_defaults(config) -> str:
+    """The repr of a config dataclass without its LATER fields that hold their defaults.
+
+    The artefact cache hashes a config's repr, so a config that does not use a field added
+    later keeps the key (and so the random draws) of every artefact cached before it existed.
+    """
+    shown = [f"{f.name}={getattr(config, f.name)!r}" for f in fields(config)
+             if not (f.metadata.get("later") and getattr(config, f.name) == f.default)]
+    return f"{type(config).__name__}({', '.join(shown)})"
+
+
 @dataclass
 class WorldConfig:
     seed: int = 1234          # fixes the teacher language; the world is the same for every run
@@ -143,10 +159,10 @@ class WorldConfig:
     # one-trap world is where Goodhart is easiest to see; the graded world holds all five, of
     # different rarity and subtlety, so that how many a proxy falls for can change gradually
     # with its size and data.
-    extra_traps: tuple = ()
+    extra_traps: tuple = field(default=(), metadata=LATER)
     # The reader's taste in phrasing: every pair of adjacent words has a small worth, drawn
     # once, N(0, taste_scale²) (`World.taste_term`). 0: none (the one-trap world)
-    taste_scale: float = 0.0
+    taste_scale: float = field(default=0.0, metadata=LATER)
 
     def __post_init__(self):
         if isinstance(self.taste_scale, bool) or not isinstance(self.taste_scale, int | float) \
@@ -158,14 +174,7 @@ class WorldConfig:
             raise ValueError(f"extra_traps must name some of {extra}, each once, "
                              f"got {self.extra_traps!r}")
 
-    def __repr__(self) -> str:
-        # The artefact cache hashes this repr. The fields added after the first release are
-        # shown only when they differ from their defaults, so that the one-trap world keeps the
-        # keys (and so the random draws) of every artefact cached before they existed.
-        later = {"extra_traps": (), "taste_scale": 0.0}
-        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
-                 if f.name not in later or getattr(self, f.name) != later[f.name]]
-        return f"WorldConfig({', '.join(shown)})"
+    __repr__ = repr_without_later_defaults  # the one-trap world keeps its cache keys
 
 
 
