@@ -264,10 +264,10 @@ def penalty_gap(curves_by_coef: dict) -> dict:
 
 
 def loss_gap_by_data(rm_rows) -> dict:
-    """{pairs: the largest |val loss − ln 2| over proxy sizes}, on the seed-mean losses."""
+    """{pairs: the largest |test loss − ln 2| over proxy sizes}, on the seed-mean losses."""
     losses = seed_mean([r for r in rm_rows if r["rm"] == "proxy"], ("rm", "rm_params", "rm_data"),
-                       ("val_loss",))
+                       ("test_loss",))
     gaps = {}
     for r in losses:
-        gaps[r["rm_data"]] = max(gaps.get(r["rm_data"], 0.0), abs(r["val_loss"] - np.log(2)))
+        gaps[r["rm_data"]] = max(gaps.get(r["rm_data"], 0.0), abs(r["test_loss"] - np.log(2)))
     return dict(sorted(gaps.items()))

@@ -175,20 +175,22 @@ def plot_coefficients(fits, scaling, path):
 
 
 def plot_rm_loss_vs_data(rm_mean, path):
-    """The paper's Figure 6: proxy validation loss and accuracy against the number of
-    comparisons, one line per RM size with its band over seeds; ln 2 and 50% are chance."""
+    """The paper's Figure 6: proxy test loss and accuracy (on held-out comparisons, the same
+    for every proxy) against the number of comparisons, one line per RM size with its band
+    over seeds; ln 2 and 50% are chance."""
     rows = [r for r in rm_mean if r["rm"] == "proxy"]
     colours = size_colours([r["rm_params"] for r in rows])
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
     for (params,), curve in group(rows, "rm_params").items():
         data = [r["rm_data"] for r in curve]
-        for ax, column in ((loss_ax, "val_loss"), (acc_ax, "val_acc")):
+        for ax, column in ((loss_ax, "test_loss"), (acc_ax, "test_acc")):
             ax.plot(data, [r[column] for r in curve], "-o", ms=3, color=colours[params],
                     label=f"{params:,} params")
             _band(ax, data, curve, column, colours[params])
     loss_ax.axhline(np.log(2), color="grey", ls=":", label="chance (ln 2)")
     acc_ax.axhline(0.5, color="grey", ls=":")
-    for ax, label in ((loss_ax, "validation loss"), (acc_ax, "validation accuracy")):
+    for ax, label in ((loss_ax, "test loss (held-out comparisons)"),
+                      (acc_ax, "test accuracy (held-out comparisons)")):
         ax.set_xscale("log")
         ax.set_xlabel("comparisons the proxy was trained on")
         ax.set_ylabel(label)

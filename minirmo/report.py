@@ -42,16 +42,16 @@ def gold_line(rm_rows) -> str:
 
 
 def bon_table(bon, rm_rows) -> str:
-    """Per proxy: validation accuracy, where best-of-n gold peaks, gold and proxy at n = N."""
+    """Per proxy: test accuracy, where best-of-n gold peaks, gold and proxy at n = N."""
     accuracy = per_seed([r | {"method": "rm"} for r in rm_rows if r["rm"] == "proxy"],
-                        lambda c: c[0]["val_acc"])
+                        lambda c: c[0]["test_acc"])
     measures = {"peak n": lambda c: peak(c)["n"], "peak gold": lambda c: peak(c)["gold"],
                 "gold at N": lambda c: c[-1]["gold"], "proxy at N": lambda c: c[-1]["proxy"]}
     values = {name: per_seed(bon, m, geometric=name == "peak n")
               for name, m in measures.items()}
     lines = [f"best-of-n, seeds {_seeds(bon)}: mean [min, max] over seeds (peak n: geometric "
              "mean)",
-             f"{'proxy params':>12} {'pairs':>6} {'val acc':>19} {'peak n':>21} "
+             f"{'proxy params':>12} {'pairs':>6} {'test acc':>19} {'peak n':>21} "
              f"{'peak gold':>19} {'gold at N':>21} {'proxy at N':>19}"]
     for key in values["peak n"]:
         _, params, data = key
@@ -198,7 +198,7 @@ def _data_lines(rm, bon) -> list[str]:
     gaps = loss_gap_by_data(rm)
     below = [pairs for pairs, gap in gaps.items() if gap <= 0.02]
     threshold = f"within 0.02 up to {max(below):,}" if below else "none within 0.02"
-    lines = ["  data: largest |val loss - ln 2| over sizes, per number of comparisons: "
+    lines = ["  data: largest |test loss - ln 2| over sizes, per number of comparisons: "
              + ", ".join(f"{pairs:,}: {gap:.3f}" for pairs, gap in gaps.items())
              + f" ({threshold}; paper: near chance below about 2,000)"]
     bon_mean = curves(seed_mean(bon))

@@ -175,8 +175,9 @@ def reproduce(runs: list[Run]) -> str:
     plots.plot_scores_vs_kl(rl_mean, fits, "rl", out / "fig1b_rl.png")
     plots.plot_gold_vs_data(bon_mean, out / "fig2_bon_data.png")
     plots.plot_coefficients(fits, scaling, out / "fig3_coefficients.png")
-    plots.plot_rm_loss_vs_data(analysis.seed_mean(rm, ("rm", "rm_params", "rm_data"),
-                                                  ("val_loss", "val_acc")),
+    proxies = [r for r in rm if r["rm"] == "proxy"]  # the gold has no test loss
+    plots.plot_rm_loss_vs_data(analysis.seed_mean(proxies, ("rm", "rm_params", "rm_data"),
+                                                  ("test_loss", "test_acc")),
                                out / "fig6_rm_loss_vs_data.png")
     plots.plot_kl_growth(bon_mean, rl_mean, exponents, out / "kl_growth_rl_vs_bon.png")
     plots.plot_gold_vs_proxy(bon_mean, rl_mean, out / "gold_vs_proxy.png")
@@ -228,7 +229,9 @@ def needs(run: Run, command: str, kl_coef: float = 0.0) -> list[Artefact]:
     if command == "ensembles":
         return ensembles
     bon = [run.bon_artefact(size, pairs, ns) for size, pairs in run.bon_proxies()]
-    bon += [run.proxy_artefact(size, pairs) for size, pairs in run.proxies()]  # rm.csv's grid
+    # rm.csv: every proxy of the grid, and the comparisons they are tested on
+    bon += [run.proxy_artefact(size, pairs) for size, pairs in run.proxies()]
+    bon += [run.test_comparisons_artefact()]
     if command == "bon":
         return bon
     penalty = [run.rl_artefact(sizes[0], most, coef) for coef in preset.kl_coefs]

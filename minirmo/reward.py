@@ -153,12 +153,18 @@ def train_bradley_terry(rm: RewardModel, chosen: torch.Tensor, rejected: torch.T
             bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
     rm.eval()
-    with torch.no_grad():
-        chosen_val, rejected_val = rm.score(chosen[val]), rm.score(rejected[val])
-        margin = chosen_val - rejected_val
-    return {"train_loss": loss.item(),
-            "val_loss": bradley_terry_loss(chosen_val, rejected_val).item(),
-            "val_acc": (margin > 0).float().mean().item(), "pairs": len(chosen)}
+    held_out = pair_loss_and_accuracy(rm, chosen[val], rejected[val])
+    return {"train_loss": loss.item(), "val_loss": held_out["loss"],
+            "val_acc": held_out["accuracy"], "pairs": len(chosen)}
+
+
+@torch.no_grad()
+def pair_loss_and_accuracy(rm: RewardModel, chosen: torch.Tensor, rejected: torch.Tensor) -> dict:
+    """How well `rm` ranks pairs it did not train on: the Bradley–Terry loss and the share of
+    pairs it ranks as labelled. chosen, rejected: (pairs, seq_len)."""
+    margin = rm.score(chosen) - rm.score(rejected)  # (pairs,)
+    return {"loss": bradley_terry_loss(margin, torch.zeros_like(margin)).item(),
+            "accuracy": (margin > 0).float().mean().item()}
 
 
 def label_pairs(first: torch.Tensor, second: torch.Tensor, first_wins: torch.Tensor):

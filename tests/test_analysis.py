@@ -112,11 +112,11 @@ def test_a_penalty_that_only_stops_early_leaves_no_gap():
 
 
 def test_loss_gap_by_data_is_the_worst_size_at_each_number_of_comparisons():
-    """loss_gap_by_data gives, per number of comparisons, the largest |val loss − ln 2| over
+    """loss_gap_by_data gives, per number of comparisons, the largest |test loss − ln 2| over
     proxy sizes, on the seed-mean losses; the gold RM's row is ignored."""
     ln2 = math.log(2)
-    rows = [{"seed": s, "rm": "proxy", "rm_params": p, "rm_data": n, "val_loss": ln2 + dev + s,
-             "val_acc": 0.5} for s in (0, 0.02) for p, n, dev in
+    rows = [{"seed": s, "rm": "proxy", "rm_params": p, "rm_data": n, "test_loss": ln2 + dev + s,
+             "test_acc": 0.5} for s in (0, 0.02) for p, n, dev in
             [(10, 100, 0.0), (20, 100, -0.03), (10, 400, -0.2), (20, 400, -0.1)]]
     rows.append({"seed": 0, "rm": "gold", "rm_params": 99, "rm_data": 100, "val_loss": 0.1,
                  "val_acc": 0.9})

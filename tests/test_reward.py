@@ -14,6 +14,7 @@ from minirmo.reward import (
     RMConfig,
     bradley_terry_loss,
     label_pairs,
+    pair_loss_and_accuracy,
     train_bradley_terry,
     utility_best,
 )
@@ -95,6 +96,23 @@ def test_bradley_terry_learns_a_simple_preference(world):
     report = train_bradley_terry(rm, chosen, rejected, BTConfig(epochs=4), g)
     assert report["val_acc"] > 0.9
     assert report["val_loss"] < 0.4  # well below chance, ln 2 = 0.693
+
+
+def test_pair_loss_and_accuracy_are_the_bt_loss_and_the_share_ranked_as_labelled(world):
+    """On held-out pairs the loss is the Bradley–Terry loss of the RM's scores and the accuracy
+    the share with a positive margin; swapping every pair turns accuracy a into 1 − a."""
+    corpus = world.corpus(400, torch.Generator().manual_seed(1))
+    chosen, rejected = corpus[:200], corpus[200:]
+    torch.manual_seed(1)
+    rm = RewardModel(world, RMConfig(1, 16, 2)).eval()
+    margin = rm.score(chosen) - rm.score(rejected)
+    result = pair_loss_and_accuracy(rm, chosen, rejected)
+    assert result["loss"] == pytest.approx(
+        bradley_terry_loss(rm.score(chosen), rm.score(rejected)).item())
+    assert result["accuracy"] == pytest.approx((margin > 0).float().mean().item())
+    assert (margin != 0).all()  # no ties, so the swapped accuracy is exactly 1 − a
+    swapped = pair_loss_and_accuracy(rm, rejected, chosen)
+    assert swapped["accuracy"] == pytest.approx(1 - result["accuracy"])
 
 
 def test_bradley_terry_rejects_mismatched_pairs_by_name(world):

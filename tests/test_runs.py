@@ -17,7 +17,7 @@ from minirmo.ensemble import EnsembleConfig
 from minirmo.policy import PolicyConfig, SFTConfig
 from minirmo.ppo import PPOConfig
 from minirmo.reproduce import needs, prepare, reproduce
-from minirmo.reward import BTConfig, GoldConfig, RMConfig
+from minirmo.reward import BTConfig, GoldConfig, RMConfig, pair_loss_and_accuracy
 from minirmo.runs.cache import CACHE_VERSION, Artefact, Cache
 from minirmo.runs.presets import PRESETS, Preset, get_preset
 from minirmo.runs.run import Run, check_device
@@ -28,7 +28,7 @@ MICRO = Preset(  # every model trains in a second or two
     bon_pool=64, seeds=2, policy=PolicyConfig(1, 16, 2),
     sft=SFTConfig(corpus_size=256, epochs=1, batch_size=64),
     gold=GoldConfig(rm=RMConfig(1, 16, 2), pairs=300, train=BTConfig(epochs=1, batch_size=64)),
-    proxy_train=BTConfig(epochs=1, batch_size=32), calibration_samples=64,
+    proxy_train=BTConfig(epochs=1, batch_size=32), calibration_samples=64, test_pairs=200,
     ppo=PPOConfig(steps=4, batch_size=32, minibatch_size=16), kl_coefs=(0.0, 0.1),
     large_policy=None, ensembles=None)
 
@@ -177,6 +177,7 @@ def test_presets_default_seeds():
     (lambda: replace(MICRO, proxy_data=[200, 100]), "proxy_data"),
     (lambda: replace(MICRO, proxy_sizes=MICRO.proxy_sizes[::-1]), "proxy_sizes"),
     (lambda: replace(MICRO, bon_pool=0), "bon_pool"),
+    (lambda: replace(MICRO, test_pairs=0), "test_pairs"),
     (lambda: replace(MICRO, seeds=0), "seeds"),
     (lambda: replace(MICRO, label_noise=0.5), "label_noise"),
     (lambda: replace(MICRO, kl_coefs=(0.1, 0.2)), "kl_coefs"),
@@ -266,6 +267,25 @@ def test_a_prepared_command_only_loads(prepared_micro):
     assert trained > 0 and runs[0].cache.computed == []
     assert {a.key for a in needs(runs[0], "findings")} < {a.key for a in needs(runs[0],
                                                                              "reproduce")}
+
+
+def test_every_proxy_is_tested_on_the_same_held_out_comparisons(prepared_micro):
+    """rm.csv gives every proxy a test loss and accuracy on its seed's `test_pairs` test
+    comparisons, drawn apart from the training comparisons, and gives the gold RM none."""
+    folder, runs, _, _ = prepared_micro
+    run = runs[0]
+    chosen, rejected = run.test_comparisons()
+    assert chosen.shape == (run.preset.test_pairs, run.comparisons()[0].shape[1])
+    assert not torch.equal(chosen[:20], run.comparisons()[0][:20])
+    with open(folder / "rm.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["test_loss"] for r in rows if r["rm"] == "gold"] == [""]
+    proxies = [r for r in rows if r["rm"] == "proxy"]
+    assert len(proxies) == len(run.proxies())
+    size, pairs = run.proxies()[-1]
+    expected = pair_loss_and_accuracy(run.proxy(size, pairs)[0], chosen, rejected)
+    assert float(proxies[-1]["test_loss"]) == pytest.approx(expected["loss"])
+    assert float(proxies[-1]["test_acc"]) == pytest.approx(expected["accuracy"])
 
 
 def test_the_policy_size_study_judges_both_policies_by_one_gold(prepared_micro, tmp_path):

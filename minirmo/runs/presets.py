@@ -50,6 +50,10 @@ class Preset:
     label_noise: float = 0.0
     ppo: PPOConfig = field(default_factory=PPOConfig)
     calibration_samples: int = 4096  # initial-policy samples every RM is centred on
+    # gold-labelled comparisons no proxy trains on, drawn once per seed: every proxy's test loss
+    # and accuracy (rm.csv, Figure 6, the data threshold) are measured on the same pairs. (Each
+    # proxy's own validation split is a tenth of its data: 25 pairs at 250 comparisons.)
+    test_pairs: int = 2000
     kl_coefs: tuple = (0.0, 0.02, 0.05, 0.1)  # the KL-penalty study, unpenalized first
     # the policy-size study (the paper's Section 3.4) repeats the RM-size study with this one;
     # None skips the study
@@ -76,6 +80,7 @@ class Preset:
             raise ValueError(f"proxy_data must increase strictly, got {self.proxy_data!r}")
         _check_integers("bon_pool", [self.bon_pool], 2)
         _check_integers("calibration_samples", [self.calibration_samples], 2)
+        _check_integers("test_pairs", [self.test_pairs], 1)
         _check_integers("seeds", [self.seeds], 1)
         if self.proxy_lr_width is not None:
             _check_integers("proxy_lr_width", [self.proxy_lr_width], 1)

@@ -141,6 +141,12 @@ class Run:
             policy, self.world, gold[0], most, noise, g),
             (self.policy_artefact(), self.gold_artefact()), (most, noise))
 
+    def test_comparisons_artefact(self) -> Artefact:
+        count, noise = self.preset.test_pairs, self.preset.label_noise
+        return Artefact("test_comparisons", lambda g, policy, gold: gold_comparisons(
+            policy, self.world, gold[0], count, noise, g),
+            (self.policy_artefact(), self.gold_artefact()), (count, noise))
+
     def proxy_artefact(self, size: RMConfig, pairs: int) -> Artefact:
         most = max(self.preset.proxy_data)
         if not 2 <= pairs <= most:  # one to hold out for validation, one to train on
@@ -309,6 +315,11 @@ class Run:
         preset's largest number of comparisons, labelled by the gold RM (`gold_comparisons`).
         A proxy trained on n comparisons gets the first n."""
         return self.get(self.comparisons_artefact())
+
+    def test_comparisons(self):
+        """Comparisons drawn and labelled as `comparisons` are, but apart from them, so that no
+        proxy trained on them: (chosen, rejected), each (test_pairs, seq_len)."""
+        return self.get(self.test_comparisons_artefact())
 
     def proxy(self, size: RMConfig, pairs: int):
         """The proxy of this size trained on the first `pairs` comparisons, and its report."""

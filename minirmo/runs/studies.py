@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from minirmo.ensemble import OBJECTIVES
 from minirmo.kl import bon_kl
+from minirmo.reward import pair_loss_and_accuracy
 from minirmo.runs.cache import Cache
 from minirmo.runs.presets import Preset
 from minirmo.runs.run import Run, check_device
@@ -40,19 +41,24 @@ def log_spaced_ns(N: int, points: int = 24) -> list[int]:
 
 
 def rm_rows(runs: list[Run]) -> list[dict]:
-    """Size, data and validation loss/accuracy of the gold RM and every proxy, per seed."""
+    """Size, data and validation loss/accuracy of the gold RM and every proxy, per seed; for
+    the proxies also `test_loss` and `test_acc`, on the seed's test comparisons (the same
+    held-out pairs for every proxy, `Run.test_comparisons`)."""
     rows = []
     for run in runs:
         gold, report = run.gold()
         rows.append({"seed": run.seed, "rm": "gold", "rm_params": gold.n_params,
                      "rm_data": report["pairs"], "val_loss": report["val_loss"],
                      "val_acc": report["val_acc"]})
+        test_chosen, test_rejected = run.test_comparisons()
         for size, pairs in tqdm(run.proxies(), desc=f"proxy RMs, seed {run.seed}",
                                 disable=not run.progress):
             rm, report = run.proxy(size, pairs)
+            test = pair_loss_and_accuracy(rm, test_chosen, test_rejected)
             rows.append({"seed": run.seed, "rm": "proxy", "rm_params": rm.n_params,
                          "rm_data": pairs, "val_loss": report["val_loss"],
-                         "val_acc": report["val_acc"]})
+                         "val_acc": report["val_acc"], "test_loss": test["loss"],
+                         "test_acc": test["accuracy"]})
     return rows
 
 
