@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minirmo import analysis, findings, plots
+from minirmo import analysis, findings, plots, report
 
 
 def curve_rows(seed, method="rl", kl=(0.0, 1.0, 4.0, 9.0), gold=(0.0, 0.8, 1.0, 0.6),
@@ -123,3 +123,21 @@ def test_loss_gap_by_data_is_the_worst_size_at_each_number_of_comparisons():
     gaps = analysis.loss_gap_by_data(rows)
     assert list(gaps) == [100, 400]
     assert gaps[100] == pytest.approx(0.02) and gaps[400] == pytest.approx(0.19)
+
+
+def test_rl_peak_bar_is_met_by_passing_the_peak_or_the_largest_proxys_bon_peak_kl():
+    """The laws table's RL bar holds when every run reaches the KL of the largest proxy's
+    fitted best-of-n peak, though no run has passed its own gold peak, and fails when one run
+    stops short of that KL."""
+    def curve(method, params, seed, kls):
+        step = "n" if method == "bon" else "step"
+        return [{"method": method, "rm_params": params, "rm_data": 100, "seed": seed, step: i,
+                 "kl": kl, "proxy": kl, "gold": kl}  # gold still rising: no peak passed
+                for i, kl in enumerate(kls, start=1)]
+    bon = [r for p in (10, 20) for s in (0, 1) for r in curve("bon", p, s, [0.0, 1.0, 2.0])]
+    rl = [r for p in (10, 20) for s in (0, 1)
+          for r in curve("rl", p, s, [0.0, 4.0, 9.0 if (p, s) == (20, 1) else 12.0])]
+    first = report._peaks_lines(bon, rl, 100, reach=8.0)[0]
+    assert "RL past its peak at 0 of 2 sizes" in first and "reaches KL 9.0" in first
+    assert first.endswith("met") and not first.endswith("NOT MET")
+    assert report._peaks_lines(bon, rl, 100, reach=10.0)[0].endswith("NOT MET")
