@@ -7,8 +7,9 @@ with `--jobs` J > 1, J worker processes of one thread train the artefacts first.
 compute time of each kind of artefact (SFT, gold RM, comparisons, proxies, pool, gold scores
 of the pool, best-of-n, PPO runs), summed over seeds and workers, with its share of all
 compute; then the wall clock of training and of the whole command (loading, fits, figures and
-report on top). With `--out`, the folder keeps everything the command writes, and its printed
-summary as summary.txt. Profile before you optimize.
+report on top). With `--out`, the folder keeps everything the command writes, its printed
+summary as summary.txt, and every artefact's compute seconds as profile.csv. Profile before you
+optimize.
 """
 
 import argparse
@@ -23,7 +24,7 @@ import torch
 
 from minirmo.reproduce import prepare, reproduce
 from minirmo.runs.presets import get_preset
-from minirmo.runs.studies import seed_runs
+from minirmo.runs.studies import seed_runs, write_csv
 
 STAGES = {"policy": "SFT of the policy", "initial": "initial samples (calibration)",
           "gold": "gold RM (pairs + training)", "gold_recentred": "gold re-centred",
@@ -60,6 +61,9 @@ def main() -> None:
     total = time.perf_counter() - start
     if args.out:  # what the command would have printed, beside its CSVs and figures
         (Path(args.out) / "summary.txt").write_text(summary + "\n")
+        write_csv(Path(args.out) / "profile.csv",  # every artefact's compute time
+                  [{"seed": seed, "artefact": name, "seconds": round(seconds, 2)}
+                   for seed, name, seconds in runs[0].cache.computed])
     stages = defaultdict(float)
     for _, name, seconds in runs[0].cache.computed:
         stages[stage(name)] += seconds

@@ -126,18 +126,18 @@ def kl_penalty_rows(runs: list[Run]) -> list[dict]:
 
 
 def policy_size_proxies(preset: Preset) -> list[tuple]:
-    """The policy-size study's proxies: the smallest, the middle and the largest size, on the
-    most data."""
+    """The policy-size study's proxies: the smallest and the largest size, on the most data
+    (the ends of the RM-size axis; each size costs a proxy trained on the larger policy's
+    samples and a PPO run of the larger policy, the costliest runs of the paper preset)."""
     sizes, most = preset.proxy_sizes, preset.proxy_data[-1]
-    return [(sizes[i], most) for i in sorted({0, len(sizes) // 2, len(sizes) - 1})]
+    return [(sizes[i], most) for i in sorted({0, len(sizes) - 1})]
 
 
 def policy_size_rows(runs: list[Run], bon: list[dict], rl: list[dict]) -> list[dict]:
-    """Best-of-n and RL against the smallest, the middle and the largest proxy size on the most
-    data, for the preset's policy and for its larger policy (`Preset.large_policy`), both judged
-    by the same gold RM (the paper's Section 3.4). The preset's own policy reuses the rows
-    `bon` and `rl` already hold. (Three sizes, not all: every size needs a proxy trained on the
-    larger policy's samples and a PPO run of the larger policy.)
+    """Best-of-n and RL against the smallest and the largest proxy size on the most data, for
+    the preset's policy and for its larger policy (`Preset.large_policy`), both judged by the
+    same gold RM (the paper's Section 3.4). The preset's own policy reuses the rows `bon` and
+    `rl` already hold. (Two sizes, not all: see `policy_size_proxies`.)
 
     Each row is a bon or rl row with two more columns: `policy_params` and `gold_init` (the
     initial policy's mean gold score, 0 for the preset's policy). Gold stays relative to each
