@@ -29,6 +29,8 @@ from minirmo.runs.studies import seed_runs, write_csv
 STAGES = {"policy": "SFT of the policy", "initial": "initial samples (calibration)",
           "gold": "gold RM (pairs + training)", "gold_recentred": "gold re-centred",
           "comparisons": "proxy comparisons (sampling + gold labels)", "proxy": "proxy RMs",
+          "test_comparisons": "test comparisons (sampling + gold labels)",
+          "test": "proxies' test loss (held-out comparisons)",
           "pool": "best-of-n pool sampling", "pool_gold": "gold scores of the pool",
           "bon": "best-of-n (proxy scores + estimator)", "rl": "PPO runs",
           "label_draws": "label-noise draws", "member": "ensemble members",

@@ -203,10 +203,12 @@ def _data_lines(rm, bon) -> list[str]:
     number of comparisons, for each size the data study sweeps."""
     gaps = loss_gap_by_data(rm)
     below = [pairs for pairs, gap in gaps.items() if gap <= 0.02]
+    met = bool(below) and below == list(gaps)[:len(below)]  # the fewest comparisons, no others
     threshold = f"within 0.02 up to {max(below):,}" if below else "none within 0.02"
     lines = ["  data: largest |test loss - ln 2| over sizes, per number of comparisons: "
              + ", ".join(f"{pairs:,}: {gap:.3f}" for pairs, gap in gaps.items())
-             + f" ({threshold}; paper: near chance below about 2,000)"]
+             + f" ({threshold}; bar: every size within 0.02 below a threshold; paper: near "
+             f"chance below about 2,000)   {_bar(met)}"]
     bon_mean = curves(seed_mean(bon))
     for params in sorted({key[1] for key in bon_mean}):
         swept = sorted((key[2], peak(c)["gold"]) for key, c in bon_mean.items()

@@ -229,9 +229,8 @@ def needs(run: Run, command: str, kl_coef: float = 0.0) -> list[Artefact]:
     if command == "ensembles":
         return ensembles
     bon = [run.bon_artefact(size, pairs, ns) for size, pairs in run.bon_proxies()]
-    # rm.csv: every proxy of the grid, and the comparisons they are tested on
-    bon += [run.proxy_artefact(size, pairs) for size, pairs in run.proxies()]
-    bon += [run.test_comparisons_artefact()]
+    # rm.csv: every proxy of the grid (an input of its test on the held-out comparisons)
+    bon += [run.proxy_test_artefact(size, pairs) for size, pairs in run.proxies()]
     if command == "bon":
         return bon
     penalty = [run.rl_artefact(sizes[0], most, coef) for coef in preset.kl_coefs]

@@ -141,3 +141,15 @@ def test_rl_peak_bar_is_met_by_passing_the_peak_or_the_largest_proxys_bon_peak_k
     assert "RL past its peak at 0 of 2 sizes" in first and "reaches KL 9.0" in first
     assert first.endswith("met") and not first.endswith("NOT MET")
     assert report._peaks_lines(bon, rl, 100, reach=10.0)[0].endswith("NOT MET")
+
+
+def test_data_threshold_bar_needs_the_fewest_comparisons_near_chance():
+    """The laws table's data bar holds when every size is within 0.02 of ln 2 at the fewest
+    comparisons (a threshold below which proxies are at chance), not when only more are."""
+    ln2 = math.log(2)
+
+    def rows(gaps):
+        return [{"seed": 0, "rm": "proxy", "rm_params": p, "rm_data": n, "test_loss": ln2 - gap}
+                for n, gap in gaps.items() for p in (10, 20)]
+    assert report._data_lines(rows({100: 0.01, 400: 0.2}), [])[0].endswith("   met")
+    assert report._data_lines(rows({100: 0.05, 400: 0.01}), [])[0].endswith("NOT MET")

@@ -19,6 +19,7 @@ from minirmo.ppo import PPOConfig
 from minirmo.reproduce import needs, prepare, reproduce
 from minirmo.reward import BTConfig, GoldConfig, RMConfig, pair_loss_and_accuracy
 from minirmo.runs.cache import CACHE_VERSION, Artefact, Cache
+from minirmo.runs.parallel import _dependents
 from minirmo.runs.presets import PRESETS, Preset, get_preset
 from minirmo.runs.run import Run, check_device
 from minirmo.runs.studies import log_spaced_ns, seed_runs, write_config
@@ -247,6 +248,16 @@ def test_cells_trained_in_parallel_processes_match_a_sequential_run(tmp_path):
         assert _same(a, b), name
 
 
+def test_the_scheduler_counts_every_artefact_downstream_of_each():
+    """What a free worker ranks ready artefacts by: each node's dependents, direct or through
+    others (a policy precedes its gold RM, which precedes every cell)."""
+    policy, gold, proxy, bon, pool = (0, "policy"), (0, "gold"), (0, "proxy"), (0, "bon"), (
+        0, "pool")
+    todo = {policy: set(), gold: {policy}, proxy: {gold}, pool: {policy}, bon: {proxy, pool}}
+    assert _dependents(todo) == {policy: {gold, proxy, pool, bon}, gold: {proxy, bon},
+                                 proxy: {bon}, pool: {bon}, bon: set()}
+
+
 @pytest.fixture(scope="module")
 def prepared_micro(tmp_path_factory):
     """A micro preset with every optional study (policy size, ensembles) prepared, then
@@ -331,8 +342,8 @@ def test_bon_without_the_full_grid_sweeps_data_only_at_the_extreme_sizes(tmp_pat
                                  if n == 200 or s != sizes[1]]
     assert Run(MICRO, tmp_path, progress=False).bon_proxies() == Run(
         MICRO, tmp_path, progress=False).proxies()
-    needed = {a.key for a in needs(run, "bon")}  # rm.csv reads every proxy of the grid
-    assert all(run.proxy_artefact(s, n).key in needed for s, n in run.proxies())
+    needed = {a.key for a in needs(run, "bon")}  # rm.csv tests every proxy of the grid
+    assert all(run.proxy_test_artefact(s, n).key in needed for s, n in run.proxies())
 
 
 def test_reproduce_without_follow_ups_skips_ensembles_and_direct_alignment(prepared_micro,

@@ -43,7 +43,7 @@ import matplotlib.pyplot as plt
 
 from minirmo import plots
 from minirmo.bon import bon_estimate
-from minirmo.reward import RewardModel, pair_loss_and_accuracy
+from minirmo.reward import RewardModel
 from minirmo.runs import studies
 from minirmo.runs.presets import get_preset
 from minirmo.runs.run import Run
@@ -61,7 +61,8 @@ LN2 = math.log(2)
 # held-out measures. `val_loss` and `val_acc` are on the 10% of the proxy's own comparisons held
 # out from its training: 25 pairs when it had 250, too few to tell 0.69 from 0.65. `test_loss`
 # and `test_acc` are on the run's *test comparisons* (`run.test_comparisons()`): 2,000 more
-# pairs drawn and labelled the same way, on which no proxy trained, the same for every proxy.
+# pairs drawn and labelled the same way, on which no proxy trained, the same for every proxy
+# (`run.proxy_test(size, pairs)` gives one proxy's).
 # We use those. The `paper` preset's grid already spans 250 to 32,000 comparisons. The `test`
 # and `tiny` presets only have two data sizes (1,000 and 4,000), so we also train each proxy
 # size on 250 and 500: `run.proxy(size, pairs)` takes any number of pairs, and caches the
@@ -72,14 +73,12 @@ PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper"
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
 rows = [r for r in studies.rm_rows([run]) if r["rm"] == "proxy"]
-test_chosen, test_rejected = run.test_comparisons()  # each (test_pairs, seq_len)
 EXTRA = [n for n in (250, 500) if n not in run.preset.proxy_data]
 for size in run.preset.proxy_sizes:
     for pairs in EXTRA:
-        rm = run.proxy(size, pairs)[0]
-        test = pair_loss_and_accuracy(rm, test_chosen, test_rejected)
-        rows.append({"rm": "proxy", "rm_params": rm.n_params, "rm_data": pairs,
-                     "test_loss": test["loss"], "test_acc": test["accuracy"]})
+        test = run.proxy_test(size, pairs)  # trains the proxy if needed, then tests it
+        rows.append({"rm": "proxy", "rm_params": run.proxy(size, pairs)[0].n_params,
+                     "rm_data": pairs, "test_loss": test["loss"], "test_acc": test["accuracy"]})
 rows.sort(key=lambda r: (r["rm_params"], r["rm_data"]))
 DATA = sorted({r["rm_data"] for r in rows})
 SIZES = sorted({r["rm_params"] for r in rows})
@@ -95,7 +94,7 @@ print(f"preset {PRESET!r}: {len(SIZES)} proxy sizes x {len(DATA)} data sizes: "
 # test pairs that bar is 52.2%; with a tenth of 250 pairs it would be 70%.
 
 # %%
-bar = 0.5 + 1 / math.sqrt(len(test_chosen))
+bar = 0.5 + 1 / math.sqrt(run.preset.test_pairs)
 print(f"{'params':>9} {'pairs':>6} {'test loss':>9} {'- ln 2':>7} {'test acc':>8}  (chance+2se "
       f"{bar:.3f})")
 for r in rows:

@@ -5,7 +5,9 @@ curve, each PPO run) are independent of one another. `train_in_parallel` follows
 *leaf* artefacts (the ones its studies read) down through their inputs to the SFT policy,
 drops what is already cached, and hands every other artefact to a pool of worker processes as
 soon as all of its inputs are on disk: seeds and cells fill the cores together, and a single
-seed uses them too.
+seed uses them too. A free worker takes the ready artefact that most others wait on (a seed's
+policy, then its gold RM and comparisons, before any cell), so that no seed's chain of
+prerequisites queues behind another seed's cells while a core idles at the end.
 
 The values are those of a sequential run, bit for bit: an artefact's randomness is seeded by
 its seed and its key alone (cache.py), and every worker runs on one thread, as the `minirmo`
@@ -78,6 +80,7 @@ def train_in_parallel(runs: list[Run], leaves: Callable, jobs: int = 2,
             if not cache.path(artefact, node[0]).exists()}
     for inputs in todo.values():  # inputs already on disk are done
         inputs.intersection_update(todo)
+    waiting_on = _dependents(todo)
     first = runs[0]
     args = (first.preset, str(first.out), str(first.device), tuple(r.seed for r in runs), leaves)
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited threads
@@ -85,7 +88,9 @@ def train_in_parallel(runs: list[Run], leaves: Callable, jobs: int = 2,
     with ProcessPoolExecutor(jobs, mp_context=context) as pool:
         running = {}
         while todo or running:
-            for node in [n for n, inputs in todo.items() if not inputs]:
+            ready = sorted((n for n, inputs in todo.items() if not inputs),
+                           key=lambda n: -len(waiting_on[n]))  # stable: seed order on ties
+            for node in ready[:jobs - len(running)]:
                 del todo[node]
                 running[pool.submit(_train, *args, node)] = node
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -100,3 +105,23 @@ def train_in_parallel(runs: list[Run], leaves: Callable, jobs: int = 2,
                     inputs.discard(node)
                 bar.update()
     bar.close()
+
+
+def _dependents(todo: dict[Node, set]) -> dict[Node, set]:
+    """{node: every node of `todo` that needs it, directly or through others}."""
+    needed_by = {node: set() for node in todo}
+    for node, inputs in todo.items():
+        for inp in inputs:
+            needed_by[inp].add(node)
+    found = {}
+
+    def visit(node: Node) -> set:
+        if node not in found:
+            found[node] = set()
+            for user in needed_by[node]:
+                found[node] |= {user} | visit(user)
+        return found[node]
+
+    for node in todo:
+        visit(node)
+    return found

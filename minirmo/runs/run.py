@@ -30,6 +30,7 @@ from minirmo.reward import (
     RMConfig,
     gold_comparisons,
     initial_samples,
+    pair_loss_and_accuracy,
     train_gold,
     train_proxy,
 )
@@ -163,6 +164,11 @@ class Run:
         return Artefact(f"proxy_L{size.n_layer}_d{size.n_embd}_n{pairs}", compute,
                         (self.comparisons_artefact(), self.initial_artefact()),
                         (recipe, size, pairs), self._rm_load(size))
+
+    def proxy_test_artefact(self, size: RMConfig, pairs: int) -> Artefact:
+        return Artefact(f"test_L{size.n_layer}_d{size.n_embd}_n{pairs}",
+                        lambda g, proxy, test: pair_loss_and_accuracy(proxy[0], *test),
+                        (self.proxy_artefact(size, pairs), self.test_comparisons_artefact()))
 
     def pool_artefact(self) -> Artefact:
         N = self.preset.bon_pool
@@ -324,6 +330,10 @@ class Run:
     def proxy(self, size: RMConfig, pairs: int):
         """The proxy of this size trained on the first `pairs` comparisons, and its report."""
         return self.get(self.proxy_artefact(size, pairs))
+
+    def proxy_test(self, size: RMConfig, pairs: int) -> dict:
+        """The proxy's loss and accuracy on the test comparisons (`pair_loss_and_accuracy`)."""
+        return self.get(self.proxy_test_artefact(size, pairs))
 
     def pool(self) -> torch.Tensor:
         """The best-of-n pool: N initial-policy samples per prompt, (prompts, N, seq_len)."""

@@ -18,7 +18,6 @@ from tqdm.auto import tqdm
 
 from minirmo.ensemble import OBJECTIVES
 from minirmo.kl import bon_kl
-from minirmo.reward import pair_loss_and_accuracy
 from minirmo.runs.cache import Cache
 from minirmo.runs.presets import Preset
 from minirmo.runs.run import Run, check_device
@@ -50,11 +49,10 @@ def rm_rows(runs: list[Run]) -> list[dict]:
         rows.append({"seed": run.seed, "rm": "gold", "rm_params": gold.n_params,
                      "rm_data": report["pairs"], "val_loss": report["val_loss"],
                      "val_acc": report["val_acc"]})
-        test_chosen, test_rejected = run.test_comparisons()
         for size, pairs in tqdm(run.proxies(), desc=f"proxy RMs, seed {run.seed}",
                                 disable=not run.progress):
             rm, report = run.proxy(size, pairs)
-            test = pair_loss_and_accuracy(rm, test_chosen, test_rejected)
+            test = run.proxy_test(size, pairs)
             rows.append({"seed": run.seed, "rm": "proxy", "rm_params": rm.n_params,
                          "rm_data": pairs, "val_loss": report["val_loss"],
                          "val_acc": report["val_acc"], "test_loss": test["loss"],
@@ -126,18 +124,17 @@ def kl_penalty_rows(runs: list[Run]) -> list[dict]:
 
 
 def policy_size_proxies(preset: Preset) -> list[tuple]:
-    """The policy-size study's proxies: the smallest and the largest size, on the most data
-    (the ends of the RM-size axis; each size costs a proxy trained on the larger policy's
-    samples and a PPO run of the larger policy, the costliest runs of the paper preset)."""
-    sizes, most = preset.proxy_sizes, preset.proxy_data[-1]
-    return [(sizes[i], most) for i in sorted({0, len(sizes) - 1})]
+    """The policy-size study's proxy: the smallest size on the most data, the one every policy
+    overoptimizes. (Each size costs a proxy trained on the larger policy's samples and a PPO
+    run of the larger policy, the costliest runs of the paper preset.)"""
+    return [(preset.proxy_sizes[0], preset.proxy_data[-1])]
 
 
 def policy_size_rows(runs: list[Run], bon: list[dict], rl: list[dict]) -> list[dict]:
-    """Best-of-n and RL against the smallest and the largest proxy size on the most data, for
-    the preset's policy and for its larger policy (`Preset.large_policy`), both judged by the
+    """Best-of-n and RL against the smallest proxy size on the most data, for the preset's
+    policy and for its larger policy (`Preset.large_policy`), both judged by the
     same gold RM (the paper's Section 3.4). The preset's own policy reuses the rows `bon` and
-    `rl` already hold. (Two sizes, not all: see `policy_size_proxies`.)
+    `rl` already hold. (One size, not all: see `policy_size_proxies`.)
 
     Each row is a bon or rl row with two more columns: `policy_params` and `gold_init` (the
     initial policy's mean gold score, 0 for the preset's policy). Gold stays relative to each
