@@ -35,7 +35,7 @@
 # `jupytext --to ipynb tutorials/03_rm_size.py`) in Jupyter, or upload it to Colab after `pip
 # install -e .` of the project there. *Time on a laptop CPU (2 cores):* 2 min 10 s from an empty
 # run folder (measured: it trains the policy, the gold and three proxies and runs best-of-n and
-# PPO), seconds once `runs/tiny` is warm; the `paper` preset 69 minutes (3 seeds, 2 cores).
+# PPO), seconds once `runs/tiny` is warm; the `paper` preset 56 minutes (3 seeds, 2 cores).
 
 # %%
 import os
@@ -65,12 +65,12 @@ T0 = time.time()
 # `test` preset (two proxy sizes, a few minutes to train from scratch); otherwise the `tiny`
 # preset at seed 0 (three sizes, the models of `minirmo reproduce --preset tiny`, about 3.5
 # minutes for one seed on a CPU core, found in `runs/tiny` if that command ran there). The
-# `paper` preset (eight sizes over 2.6 orders of magnitude, 69 minutes for 3 seeds) only when
+# `paper` preset (eight sizes over 2.6 orders of magnitude, 56 minutes for 3 seeds) only when
 # asked: set `MINIRMO_PRESET=paper`, and point `MINIRMO_RUN_DIR` at a folder where
 # `minirmo reproduce --preset paper` already ran.
 
 # %%
-PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 69 min (3 seeds)
+PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 56 min (3 seeds)
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
 MOST = run.preset.proxy_data[-1]  # the size study holds the data fixed at the most we have

@@ -56,7 +56,7 @@ T0 = time.time()
 # proxies themselves, so it is the cheap way to see the whole grid.
 
 # %%
-PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 69 min (3 seeds)
+PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 56 min (3 seeds)
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
 DATA = run.preset.proxy_data

@@ -69,7 +69,7 @@ LN2 = math.log(2)
 # result like every other model.
 
 # %%
-PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 69 min (3 seeds)
+PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 56 min (3 seeds)
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
 rows = [r for r in studies.rm_rows([run]) if r["rm"] == "proxy"]

@@ -147,12 +147,13 @@ PRESETS = {
     # a taste in phrasing, so that what a proxy learns can grade with its size). Proxies train
     # 4 epochs at lr 1.5e-3 scaled by 32/width: at the default 2 epochs and 3e-3, three
     # 28,545-param proxies on the same 32,000 pairs ended at validation losses from 0.26 to
-    # 0.38 (seed 0, benchmarks notes in issue 12); at this recipe 0.23-0.25. To bring three
-    # seeds within the hour on 2 cores: best-of-n sweeps the data only at the smallest and
-    # largest size (Figure 2); the data axis skips 16,000 (a quarter of the proxies' pairs); the
-    # policy-size study's larger policy is 2x128, not 3x128 (at 3x128 the study took 962 s of
-    # seed 0's compute, its PPO runs 160-176 s each against 44 s for the default policy); and
-    # the follow-up studies run from their own commands.
+    # 0.38 (seed 0, benchmarks notes in issue 12); at this recipe 0.23-0.25. Three seeds took
+    # 55 min 42 s on 2 cores (6,576 s of compute), because: best-of-n sweeps the data only at
+    # the smallest and largest size (Figure 2); the data axis skips 16,000 (a quarter of the
+    # proxies' pairs); the policy-size study's larger policy is 2x128, not 3x128 (at 3x128 the
+    # study took 962 s of seed 0's compute, its PPO runs 160-176 s each against 44-56 s for the
+    # default policy) and runs against the smallest proxy only (`policy_size_proxies`); and the
+    # follow-up studies run from their own commands.
     "paper": Preset(
         "paper",
         # 442 to 163,521 params, 1.5-2.8x apart; a 2-wide proxy (271) stayed near chance
