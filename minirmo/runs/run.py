@@ -136,17 +136,18 @@ class Run:
         return Artefact("gold_recentred", recentre, (judge_gold, self.initial_artefact()),
                         load=self._rm_load(cfg.rm))
 
-    def comparisons_artefact(self) -> Artefact:
-        most, noise = max(self.preset.proxy_data), self.preset.label_noise
-        return Artefact("comparisons", lambda g, policy, gold: gold_comparisons(
-            policy, self.world, gold[0], most, noise, g),
-            (self.policy_artefact(), self.gold_artefact()), (most, noise))
-
-    def test_comparisons_artefact(self) -> Artefact:
-        count, noise = self.preset.test_pairs, self.preset.label_noise
-        return Artefact("test_comparisons", lambda g, policy, gold: gold_comparisons(
+    def _gold_labelled(self, name: str, count: int) -> Artefact:
+        """`count` pairs of initial-policy samples labelled by the gold RM (`gold_comparisons`)."""
+        noise = self.preset.label_noise
+        return Artefact(name, lambda g, policy, gold: gold_comparisons(
             policy, self.world, gold[0], count, noise, g),
             (self.policy_artefact(), self.gold_artefact()), (count, noise))
+
+    def comparisons_artefact(self) -> Artefact:
+        return self._gold_labelled("comparisons", max(self.preset.proxy_data))
+
+    def test_comparisons_artefact(self) -> Artefact:
+        return self._gold_labelled("test_comparisons", self.preset.test_pairs)
 
     def proxy_artefact(self, size: RMConfig, pairs: int) -> Artefact:
         most = max(self.preset.proxy_data)
