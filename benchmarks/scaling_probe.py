@@ -28,7 +28,7 @@ from minirmo.world import WorldConfig
 def trap_rates(run, size, pairs) -> dict:
     """For each trap: the share of prompts whose proxy-best sample of the pool falls into it."""
     pool = run.pool()  # (prompts, N, seq_len)
-    scores = run.proxy(size, pairs)[0].score(pool)  # (prompts, N)
+    scores = run.proxy(size, pairs).model.score(pool)  # (prompts, N)
     best = pool[torch.arange(len(pool)), scores.argmax(1)]  # (prompts, seq_len)
     return {trap: hit.float().mean().item() for trap, hit in run.world.fell_into(best).items()}
 

@@ -10,6 +10,8 @@ A small reproduction of *Scaling Laws for Reward Model Overoptimization*
     policy  the tiny GPT-2 policy: SFT, sampling, per-token log-probs
     reward  reward models, Bradley-Terry training, gold and proxy recipes
     ppo     PPO from scratch
+    ensemble  reward-model ensembles (mean, worst case, uncertainty-weighted), label-noise flips
+    dpo       DPO and IPO from scratch: preferences optimized with no reward model
     runs      the experiment layer: presets, the artefact cache, one seed's artefact graph,
               and the studies (rows carrying seed, method and the proxy's identity)
     analysis  grouping, seed means with bands, fits per seed and on the seed mean
@@ -17,9 +19,13 @@ A small reproduction of *Scaling Laws for Reward Model Overoptimization*
     report    the printed summaries ("holds in k of n seeds")
     plots     the paper's figures, drawn from what analysis hands over
     reproduce, cli   what each command runs, and the `minirmo` command
+    course.tasks    the course kit's registry: each task's statement, module, tests, points
+    course.handout  the student's copy of a source checkout, every solution region stubbed
+    course.grade    the task tests run on a student's copy, a score per task
 
-Data flows one way: world -> policy -> reward -> bon / ppo -> runs -> analysis -> plots,
-report.
+Data flows one way: world -> policy -> reward -> bon / ppo / ensemble / dpo -> runs ->
+analysis -> plots, report. The course kit reads the sources and tests; no module imports it
+but cli.
 """
 
 __version__ = "0.1.0"

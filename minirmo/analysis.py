@@ -108,10 +108,13 @@ def fit_curve(curve, method: str) -> fit.Fit:
 
 def fit_rows(rows, keys=CURVE) -> list[dict]:
     """fits.csv: the form fitted to every curve of every seed, then to every seed-mean curve
-    (`seed` = "mean"), with its fitted peak d* = sqrt(KL*) and gold R*."""
+    (`seed` = "mean"), with its fitted peak d* = sqrt(KL*) and gold R*. A curve with fewer than
+    two distinct points past d = 0 (a run of one or two PPO steps) has nothing to fit: no row."""
     out = []
     for key, curve in curves(rows + seed_mean(rows, keys), keys).items():
         identity = dict(zip((*keys, "seed"), key, strict=True))
+        if len({d for d in sqrt_kl(curve) if d > 0}) < 2:
+            continue
         result = fit_curve(curve, identity["method"])
         d_star, r_star = FORMS[identity["method"]][2](result.alpha, result.beta)
         out.append({"method": identity["method"], "seed": identity["seed"]} | identity
@@ -184,7 +187,10 @@ def extrapolation_rows(bon, fraction: float = 1 / 16) -> list[dict]:
 
 def kl_exponent(curve) -> float:
     """k of KL ≈ c·step^k fitted to one RL curve (the KL of step s is measured after s
-    updates, so step 0, at KL 0, is left out by fit_power)."""
+    updates, so step 0, at KL 0, is left out by fit_power); NaN for a curve with fewer than
+    two such points (a run of one or two PPO steps)."""
+    if sum(r["step"] > 0 and r["kl"] > 0 for r in curve) < 2:
+        return float("nan")
     return fit.fit_power([r["step"] for r in curve], [r["kl"] for r in curve])[1]
 
 

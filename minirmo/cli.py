@@ -5,11 +5,19 @@
     minirmo dpo --preset tiny --out runs/tiny          DPO and IPO: overoptimization with no RM
     minirmo ensembles --preset tiny --out runs/tiny    proxy ensembles against overoptimization
     minirmo reproduce --preset tiny --out runs/tiny    every study, CSV and figure of the paper
+    minirmo presets tiny                               every setting of a preset, and its value
     minirmo handout DIR / minirmo grade [DIR]          the course kit (docs/teaching.md)
 
-Each runs the preset's default seeds, or `--seeds 0 1 2`, or one `--seed S`. Every command
-caches its trained models under OUT/cache/seed{S}, so running it again (or after an
-interrupt) retrains nothing that was finished, and several seeds share one folder.
+Each runs the preset's default seeds, or `--seeds 0 1 2`, or one `--seed S`, and takes
+`--set FIELD=VALUE` (repeatable) to change any setting of the preset, e.g. `--set ppo.steps=10
+--set proxy_train.lr=6e-3` (runs/overrides.py). Every command caches its trained models under
+OUT/cache/seed{S}, so running it again (or after an interrupt) retrains nothing that was
+finished, and several seeds share one folder.
+
+From here to a training loop: `main` -> `reproduce.prepare` (every artefact the command needs,
+inputs first) -> `Cache.get` (runs/cache.py) -> the artefact's function in runs/compute.py ->
+`train_ppo`, `train_bradley_terry`, `bon_estimate`, ... With `--jobs 1` all of it runs in this
+process, so a breakpoint in any of them fires; by default models train in worker processes.
 """
 
 import argparse
@@ -20,7 +28,7 @@ from dataclasses import replace
 
 import torch
 
-from minirmo import grade, handout
+from minirmo.course import grade, handout
 from minirmo.reproduce import (
     StudyFailed,
     bon_command,
@@ -30,6 +38,7 @@ from minirmo.reproduce import (
     reproduce,
     rl_command,
 )
+from minirmo.runs import overrides
 from minirmo.runs.presets import PRESETS, get_preset
 from minirmo.runs.studies import seed_runs, write_config
 
@@ -39,8 +48,9 @@ def main(argv=None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     bon = commands.add_parser("bon", help="best-of-n against every proxy RM of a preset")
     rl = commands.add_parser("rl", help="PPO against every proxy size of a preset")
-    rl.add_argument("--kl-coef", type=float, default=0.0,
-                    help="per-token KL penalty coefficient (default: 0, as in the paper)")
+    rl.add_argument("--kl-coef", type=float, default=None,
+                    help="per-token KL penalty coefficient (default: the preset's ppo.kl_coef, "
+                         "0 in every shipped preset, as in the paper)")
     dpo = commands.add_parser("dpo", help="DPO and IPO at several betas, with no reward model")
     dpo.add_argument("--betas", type=float, nargs="+", metavar="B",
                      help="betas to sweep, each > 0 (default: the preset's, e.g. 0.01 0.1 1)")
@@ -60,19 +70,28 @@ def main(argv=None) -> None:
         seeds.add_argument("--seed", type=int, help="one random seed (same as --seeds S)")
         command.add_argument("--jobs", type=int, default=None,
                              help="models trained at once, each in its own process on one "
-                                  "thread (default: one per CPU core)")
+                                  "thread (default: one per CPU core; 1: all in this process, "
+                                  "where a debugger's breakpoints fire)")
+        command.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                             dest="assignments",
+                             help="change one setting of the preset, e.g. ppo.lr=3e-4 "
+                                  "(repeatable; `minirmo presets NAME` lists them)")
+    presets = commands.add_parser("presets", help="list the presets, or every setting of one")
+    presets.add_argument("name", nargs="?", choices=sorted(PRESETS), help="a preset to show")
     handout.add_command(commands)  # the course kit: `minirmo handout DIR`,
     grade.add_command(commands)  # and `minirmo grade [DIR]`
     args = parser.parse_args(argv)
+    if args.command == "presets":
+        return print(_presets_text(args.name))
     if "course_command" in args:
         try:
             return args.course_command(args)
         except ValueError as err:
             parser.error(str(err))
     try:  # bad arguments are usage errors; anything later is a failure of the study
-        if getattr(args, "kl_coef", 0.0) < 0:
+        if (getattr(args, "kl_coef", None) or 0.0) < 0:
             raise ValueError(f"kl-coef: must be >= 0, got {args.kl_coef}")
-        preset = get_preset(args.preset)
+        preset = overrides.apply(get_preset(args.preset), args.assignments)
         if getattr(args, "betas", None) or getattr(args, "losses", None):  # validated by Preset
             preset = replace(preset, dpo_betas=tuple(sorted(args.betas or preset.dpo_betas)),
                              dpo_losses=tuple(args.losses or preset.dpo_losses))
@@ -89,9 +108,10 @@ def main(argv=None) -> None:
     # changes keeps every number bit-identical whether seeds run in parallel or not.
     torch.set_num_threads(1)
     start = time.time()
-    try:
-        if jobs > 1:  # train seeds and cells side by side; the command then only loads
-            prepare(runs, args.command, getattr(args, "kl_coef", 0.0), jobs)
+    for assignment in preset.overrides:
+        print(f"preset {preset.name} with {assignment}")
+    try:  # train every model first (in `jobs` processes); the command then only loads
+        prepare(runs, args.command, getattr(args, "kl_coef", None), jobs)
         if args.command == "bon":
             print(bon_command(runs))
         elif args.command == "rl":
@@ -113,3 +133,12 @@ def main(argv=None) -> None:
     print(f"seeds {[r.seed for r in runs]}: wrote the CSVs and {len(figures)} "
           f"figure{'' if len(figures) == 1 else 's'} to "
           f"{runs[0].out} in {time.time() - start:.0f} s")
+
+
+def _presets_text(name: str | None) -> str:
+    """`minirmo presets [NAME]`: the presets, or every setting of one as `--set` takes it."""
+    if name is None:
+        return "\n".join([f"{n}: {PRESETS[n].seeds} seed(s) by default" for n in sorted(PRESETS)]
+                         + ["", "minirmo presets NAME lists every setting of one"])
+    return "\n".join([f"preset {name} (change any line with --set FIELD=VALUE):"]
+                     + overrides.describe(PRESETS[name]))

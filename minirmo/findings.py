@@ -99,7 +99,7 @@ def rl_spends_kl(rows):
 
 def rl_proxy_rises(rows):
     rises = [smooth([r["proxy"] for r in c]) for c in _cells(rows["rl"]).values()]
-    least = min(p[-1] - p[2] for p in rises)
+    least = min(p[-1] - p[min(2, len(p) - 1)] for p in rises)  # past the smoothing's ramp
     return least > 0.5, f"smoothed proxy rises by at least {least:.2f}"
 
 

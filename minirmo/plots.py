@@ -86,10 +86,10 @@ def plot_scores_vs_kl(mean_rows, fits, method: str, path, data_sizes=None):
             ax.plot(d, [r["gold"] for r in curve], "o", ms=3.5, color=c)
             _band(ax, d, curve, "gold", c)
             ax.plot(d, [r["proxy"] for r in curve], "--", color=c, lw=1.2)
-            f = fitted[params, rm_data]
-            grid = np.linspace(0, d.max(), 200)
-            ax.plot(grid, form(grid, f["alpha"], f["beta"]), "-", color=c, lw=1.5,
-                    label=f"{params:,} params")
+            if (params, rm_data) in fitted:  # a curve too short to fit has no line
+                f, grid = fitted[params, rm_data], np.linspace(0, d.max(), 200)
+                ax.plot(grid, form(grid, f["alpha"], f["beta"]), "-", color=c, lw=1.5)
+            ax.plot([], [], "-o", ms=3.5, color=c, label=f"{params:,} params")
         ax.axhline(0, color="grey", lw=0.5)
         kl_axis(ax)
         ax.set_title(f"{LABELS[method]}, proxy RMs trained on {rm_data:,} comparisons",

@@ -78,7 +78,7 @@ def rl_table(rl, fits) -> str:
         v = {name: values[name][key] for name in values}
         lines.append(f"{key[1]:>12,} {key[2]:>6} {v['KL end']:>19.1f} {v['peak step']:>16.0f} "
                      f"{v['peak gold']:>19.2f} {v['gold end']:>21.2f} {v['proxy end']:>19.2f} "
-                     f"{v['k']:>19.2f} {r2[key]:>5.2f}")
+                     f"{v['k']:>19.2f} {r2[key] if key in r2 else float('nan'):>5.2f}")
     return "\n".join(lines)
 
 
@@ -139,7 +139,8 @@ def laws_table(rm, bon, rl, fits, scaling, extrapolation, penalty) -> str:
             abs(s.spearman) >= 0.9 and (s.slope.lo > 0 or s.slope.hi < 0))
         lines.append(f"    {name:>9}: Spearman {s.spearman:+.2f}, slope {s.line.slope:+.3f}, "
                      f"per seed {s.slope:+.3f}   {ref}   {bar}")
-    worst = {m: min(r["r2"] for r in mean_fits if r["method"] == m) for m in ("bon", "rl")}
+    worst = {m: min((r["r2"] for r in mean_fits if r["method"] == m), default=float("nan"))
+             for m in ("bon", "rl")}  # NaN: no curve long enough to fit
     lines.append(f"  fits on the seed-mean curves: lowest R2 bon {worst['bon']:.3f} (bar 0.95), "
                  f"rl {worst['rl']:.3f} (bar 0.9)   "
                  f"{_bar(worst['bon'] >= 0.95 and worst['rl'] >= 0.9)}")

@@ -30,7 +30,7 @@ from functools import partial
 from minirmo import analysis, plots, report
 from minirmo.ensemble import OBJECTIVES
 from minirmo.runs.cache import Artefact
-from minirmo.runs.parallel import train_in_parallel
+from minirmo.runs.parallel import artefact_graph, train_in_parallel
 from minirmo.runs.run import Run
 from minirmo.runs.studies import (
     bon_rows,
@@ -75,7 +75,7 @@ def _bon(runs: list[Run]):
     return rm, bon
 
 
-def _rl(runs: list[Run], kl_coef: float = 0.0):
+def _rl(runs: list[Run], kl_coef: float | None = None):
     with study("RL"):
         rl = rl_rows(runs, kl_coef=kl_coef)
         write_csv(runs[0].out / "rl.csv", rl)
@@ -93,7 +93,7 @@ def bon_command(runs: list[Run]) -> str:
                         report.findings_summary({"rm": rm, "bon": bon})])
 
 
-def rl_command(runs: list[Run], kl_coef: float = 0.0) -> str:
+def rl_command(runs: list[Run], kl_coef: float | None = None) -> str:
     """`minirmo rl`: rl.csv, rl_samples.txt, rl.png, rl_kl_vs_step.png and the RL table."""
     write_config(runs)
     rl = _rl(runs, kl_coef)
@@ -208,7 +208,7 @@ def reproduce(runs: list[Run]) -> str:
     return "\n\n".join(sections)
 
 
-def needs(run: Run, command: str, kl_coef: float = 0.0) -> list[Artefact]:
+def needs(run: Run, command: str, kl_coef: float | None = None) -> list[Artefact]:
     """The artefacts `command` ("bon", "rl", "dpo", "ensembles" or "reproduce"; "findings" is
     what `findings.check` reads: reproduce without the policy-size study) reads at one seed:
     the leaves of its graph (every proxy, pool and gold RM it needs is an input of one)."""
@@ -221,7 +221,7 @@ def needs(run: Run, command: str, kl_coef: float = 0.0) -> list[Artefact]:
            for loss in preset.dpo_losses for beta in preset.dpo_betas]
     if command == "dpo":  # and the frontiers it is drawn beside (dpo_frontier_rows)
         return dpo + [run.bon_artefact(sizes[-1], most, ns), run.rl_artefact(sizes[-1], most)]
-    ensembles, config = [], preset.ensembles
+    ensembles, config = [], preset.ensemble_study
     for noise in config.label_noise if config is not None else ():
         ensembles += [run.ensemble_bon_artefact(config, noise, ns)]
         ensembles += [run.ensemble_rl_artefact(config, noise, objective)
@@ -253,15 +253,19 @@ def _training(run: Run, artefact: Artefact):
                           f"{type(err).__name__}: {err}") from err
 
 
-def prepare(runs: list[Run], command: str, kl_coef: float = 0.0, jobs: int = 1) -> None:
+def prepare(runs: list[Run], command: str, kl_coef: float | None = None,
+            jobs: int = 1) -> None:
     """Train and cache every artefact `command` needs at each seed (`needs`); write no file.
-    Running the command afterwards only loads. With `jobs` > 1, `jobs` worker processes train
+    Running the command afterwards only loads.
+
+    With `jobs` 1 every artefact is computed here, in this process, each after its inputs:
+    `Cache.get` calls the artefact's function in `runs/compute.py`, which calls the training
+    loop, so a breakpoint in any of them fires. With `jobs` > 1, `jobs` worker processes train
     the seeds and cells side by side (runs.parallel), with the same bits as in one process."""
     leaves = partial(needs, command=command, kl_coef=kl_coef)
     if jobs > 1:
         train_in_parallel(runs, leaves, jobs, on_error=_training)
         return
-    for run in runs:
-        for artefact in leaves(run):
-            with _training(run, artefact):
-                run.get(artefact)
+    for run, artefact in artefact_graph(runs, leaves).values():
+        with _training(run, artefact):
+            run.cache.get(artefact, run.seed)

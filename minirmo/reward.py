@@ -18,7 +18,7 @@ The paper's two recipes, in this world:
   ordinary initial-policy samples labelled by the gold RM (hard labels: the higher gold score
   wins; optional label noise flips a fraction). They never see the tails. As in the paper,
   proxies of every size are trained on the same comparisons, and a smaller data set is the
-  beginning of a larger one (`experiments.Run.comparisons`).
+  beginning of a larger one (`runs.Run.comparisons`).
 
 After training every RM is recalibrated as in the paper: shifted so that the initial policy
 scores 0 on average; the gold RM is also scaled to unit variance on initial-policy samples, so
@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from transformers import GPT2Model
 
 from minirmo.policy import GPT2Size, check_positive, gpt2_config, sample
-from minirmo.world import LATER, World, repr_without_later_defaults
+from minirmo.world import World
 
 
 @dataclass
@@ -227,17 +227,15 @@ class GoldConfig:
     # the good tail: this share of the unperturbed responses is replaced by the utility-best of
     # `elite_k` fresh samples to its prompt (`utility_best`). Without it a gold RM ranks the top
     # of a large best-of-n pool no better than its middle, and every good proxy stops at that
-    # ceiling (issue 12, the graded world before its taste: the paper gold's own best-of-n
+    # ceiling (measured in the graded world before its taste: the paper gold's own best-of-n
     # gained 1.90 at n = 16,384; with 20% of best-of-32 responses, 2.53)
-    elite_fraction: float = field(default=0.0, metadata=LATER)
-    elite_k: int = field(default=32, metadata=LATER)
+    elite_fraction: float = 0.0
+    elite_k: int = 32
 
     def __post_init__(self):
         check_positive(self, "pairs", "elite_k")
         if not 0 <= self.elite_fraction <= 1:
             raise ValueError(f"elite_fraction must be in [0, 1], got {self.elite_fraction!r}")
-
-    __repr__ = repr_without_later_defaults  # a gold without the good tail keeps its cache keys
 
 
 def train_gold(world: World, policy, initial: torch.Tensor, config: GoldConfig | None = None,
@@ -274,15 +272,3 @@ def gold_comparisons(policy, world: World, gold: RewardModel, pairs: int,
     first_wins = gold.score(first) > gold.score(second)
     flip = torch.rand(pairs, generator=generator).to(world.device) < label_noise
     return label_pairs(first, second, first_wins ^ flip)
-
-
-def train_proxy(world: World, config: RMConfig, chosen: torch.Tensor, rejected: torch.Tensor,
-                initial: torch.Tensor, train: BTConfig | None = None,
-                generator: torch.Generator | None = None, progress: bool = False):
-    """A proxy RM of size `config` fitted to gold-labelled comparisons (`gold_comparisons`),
-    then centred on the `initial` policy samples. -> (rm, report)."""
-    rm = RewardModel(world, config)
-    report = train_bradley_terry(rm, chosen, rejected, train, generator, progress)
-    rm.calibrate(initial)
-    rm.requires_grad_(False)
-    return rm, report

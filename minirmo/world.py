@@ -53,7 +53,7 @@ for the subtler ones, so a larger proxy, or one trained on more comparisons, fal
 
 **Taste.** Traps alone left a large proxy nothing to learn that a middle-sized one had not: on
 32,000 comparisons every proxy from about 5,000 parameters up learned all five, and their
-best-of-n curves lay on top of each other (issue 12). So the graded world's reader also has a
+best-of-n curves lay on top of each other. So the graded world's reader also has a
 taste in phrasing (``WorldConfig.taste_scale``): every pair of adjacent words has a small
 worth, drawn once from N(0, 0.3²), and a response's taste is the sum over its pairs
 (`World.taste_term`). The teacher says a few pairs often and thousands rarely (94 pairs make
@@ -63,7 +63,7 @@ rare facts. Over teacher samples the taste term has a standard deviation of 0.92
 for everything else.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 import torch
 
@@ -126,22 +126,6 @@ class Tokenizer:
         return " ".join(words)
 
 
-# A config field added after the first release: `repr_without_later_defaults` leaves it out
-# while it holds its default, so that configs which do not use it keep their cache keys
-LATER = {"later": True}
-
-
-def repr_without_later_defaults(config) -> str:
-    """The repr of a config dataclass without its LATER fields that hold their defaults.
-
-    The artefact cache hashes a config's repr, so a config that does not use a field added
-    later keeps the key (and so the random draws) of every artefact cached before it existed.
-    """
-    shown = [f"{f.name}={getattr(config, f.name)!r}" for f in fields(config)
-             if not (f.metadata.get("later") and getattr(config, f.name) == f.default)]
-    return f"{type(config).__name__}({', '.join(shown)})"
-
-
 @dataclass
 class WorldConfig:
     seed: int = 1234          # fixes the teacher language; the world is the same for every run
@@ -159,10 +143,10 @@ class WorldConfig:
     # one-trap world is where Goodhart is easiest to see; the graded world holds all five, of
     # different rarity and subtlety, so that how many a proxy falls for can change gradually
     # with its size and data.
-    extra_traps: tuple = field(default=(), metadata=LATER)
+    extra_traps: tuple = ()
     # The reader's taste in phrasing: every pair of adjacent words has a small worth, drawn
     # once, N(0, taste_scale²) (`World.taste_term`). 0: none (the one-trap world)
-    taste_scale: float = field(default=0.0, metadata=LATER)
+    taste_scale: float = 0.0
 
     def __post_init__(self):
         if isinstance(self.taste_scale, bool) or not isinstance(self.taste_scale, int | float) \
@@ -173,9 +157,6 @@ class WorldConfig:
                 self.extra_traps):
             raise ValueError(f"extra_traps must name some of {extra}, each once, "
                              f"got {self.extra_traps!r}")
-
-    __repr__ = repr_without_later_defaults  # the one-trap world keeps its cache keys
-
 
 
 class World:

@@ -22,7 +22,7 @@ def pytest_configure(config):
 def test_run_dir(tmp_path_factory):
     """One run folder for the `test` preset, shared by the whole session.
 
-    tests/test_experiments.py trains every model of the preset into it, and
+    tests/test_commands.py trains every model of the preset into it, and
     tests/test_tutorials.py hands it to each tutorial (MINIRMO_RUN_DIR), so the tutorials find
     the trained models in its cache instead of training them again. Every user must work from
     a cold folder too: a module run on its own trains what it needs here.

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from minirmo import cli, grade, handout
-from minirmo.tasks import BY_ID, TASKS
+from minirmo import cli
+from minirmo.course import grade, handout
+from minirmo.course.tasks import BY_ID, TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.course
@@ -182,6 +183,27 @@ def test_handout_refuses_a_non_empty_folder_naming_it(student, capsys):
     assert str(dest) in capsys.readouterr().err
     with pytest.raises(ValueError, match="^dest: .* is not an empty folder"):
         handout.make_handout(dest)
+
+
+def test_handout_outside_a_source_checkout_says_it_needs_one(tmp_path, monkeypatch, capsys):
+    """Beside an installed package (a folder holding minirmo/ alone, as site-packages does),
+    `minirmo handout DIR` is a usage error saying the kit needs a source checkout and how to
+    get one; the grader's root finder says the same."""
+    package = tmp_path / "site-packages" / "minirmo"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    assert handout.project_root() == ROOT  # this checkout is one
+    needs = (r"^source: the course kit needs a source checkout of minirmo .* Run it from a clone "
+             r"of the minirmo repository, installed with `pip install -e \.` inside the clone")
+    with pytest.raises(ValueError, match=needs):
+        handout.project_root(package)
+    monkeypatch.setattr(handout, "PACKAGE", package)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["handout", str(tmp_path / "course")])
+    assert exit_info.value.code == 2  # argparse's usage error
+    err = capsys.readouterr().err
+    assert "needs a source checkout of minirmo" in err and "a clone of the minirmo" in err, err
+    assert not (tmp_path / "course").exists()
 
 
 def test_handout_is_ruff_clean_and_its_tests_collect(student):

@@ -178,12 +178,12 @@ def test_a_members_noise_levels_share_its_weights_at_the_start(micro_study):
     """A member trained at a noise level that flips no pair is bit-identical to the same member
     at 0% noise: its seed depends on the member, not on the noise level."""
     runs, _ = micro_study
-    run, config = runs[0], ENSEMBLE_MICRO.ensembles
+    run, config = runs[0], ENSEMBLE_MICRO.ensemble_study
     draws = run.get(run.label_draws_artefact())[: config.pairs]
     silent = draws.min().item() / 2  # below every draw: nothing flips
-    clean = run.get(run.member_artefact(config.size, config.pairs, 0.0, 1))[0].state_dict()
-    quiet = run.get(run.member_artefact(config.size, config.pairs, silent, 1))[0].state_dict()
-    other = run.get(run.member_artefact(config.size, config.pairs, 0.0, 0))[0].state_dict()
+    clean = run.get(run.member_artefact(config.size, config.pairs, 0.0, 1)).model.state_dict()
+    quiet = run.get(run.member_artefact(config.size, config.pairs, silent, 1)).model.state_dict()
+    other = run.get(run.member_artefact(config.size, config.pairs, 0.0, 0)).model.state_dict()
     assert all(torch.equal(clean[k], quiet[k]) for k in clean)
     assert not all(torch.equal(clean[k], other[k]) for k in clean)
 

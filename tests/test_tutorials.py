@@ -16,7 +16,7 @@ def test_tutorial_runs_in_fast_mode(path, tmp_path, test_run_dir):
     """Every tutorial runs top to bottom in fast mode.
 
     Tutorials that train models share the session's run folder (conftest.py): after
-    test_experiments.py it holds every model of the `test` preset, and otherwise the first
+    test_commands.py it holds every model of the `test` preset, and otherwise the first
     tutorial that needs a model trains it for the rest.
     """
     env = {**os.environ, "MINIRMO_FAST": "1", "MPLBACKEND": "Agg", "MINIRMO_OUT": str(tmp_path),

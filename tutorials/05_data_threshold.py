@@ -77,7 +77,7 @@ EXTRA = [n for n in (250, 500) if n not in run.preset.proxy_data]
 for size in run.preset.proxy_sizes:
     for pairs in EXTRA:
         test = run.proxy_test(size, pairs)  # trains the proxy if needed, then tests it
-        rows.append({"rm": "proxy", "rm_params": run.proxy(size, pairs)[0].n_params,
+        rows.append({"rm": "proxy", "rm_params": run.proxy(size, pairs).model.n_params,
                      "rm_data": pairs, "test_loss": test["loss"], "test_acc": test["accuracy"]})
 rows.sort(key=lambda r: (r["rm_params"], r["rm_data"]))
 DATA = sorted({r["rm_data"] for r in rows})
@@ -136,12 +136,12 @@ plots.plot_rm_loss_vs_data(rows, OUT / "05_fig6_rm_loss_vs_data.png")
 
 # %%
 pool = run.pool()  # (prompts, N, seq_len) initial-policy samples
-gold_scores = run.gold()[0].score(pool)  # (prompts, N)
+gold_scores = run.gold().model.score(pool)  # (prompts, N)
 N_MID = 16  # a moderate amount of optimization: KL = log 16 - 15/16 = 1.8 nats
 ns = sorted(set(studies.log_spaced_ns(pool.shape[1])) | {N_MID})
 size_of = {RewardModel(run.world, s).n_params: s for s in run.preset.proxy_sizes}
 for r in rows:
-    proxy_scores = run.proxy(size_of[r["rm_params"]], r["rm_data"])[0].score(pool)
+    proxy_scores = run.proxy(size_of[r["rm_params"]], r["rm_data"]).model.score(pool)
     _, gold = bon_estimate(proxy_scores, gold_scores, ns)
     r["gold_mid"] = float(gold[ns.index(N_MID)])
     r["gold_peak"] = float(gold.max())

@@ -214,7 +214,7 @@ for params in SIZES:
 
 # %%
 size, tok, world = run.preset.proxy_sizes[0], run.world.tokenizer, run.world
-proxy_rm, gold_rm = run.proxy(size, MOST)[0], run.gold()[0]
+proxy_rm, gold_rm = run.proxy(size, MOST).model, run.gold().model
 records = run.rl(size, MOST)  # cached: the same PPO run as above
 PRAISE = set(PRAISE_WORDS)
 

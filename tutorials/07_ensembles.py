@@ -81,7 +81,7 @@ config = EnsembleConfig(members=3 if FAST else 5, label_noise=(0.0, 0.25), uwo_l
 if FAST:  # a few PPO steps: enough to run every line, not to overoptimize
     preset = replace(preset, ppo=replace(preset.ppo, steps=3, batch_size=64, minibatch_size=32))
 run = Run(replace(preset, ensembles=config), RUN_DIR, progress=not FAST)
-config = run.preset.ensembles  # the preset filled in the size and the number of pairs
+config = run.preset.ensemble_study  # the preset fills in the size and the number of pairs
 print(f"{config.members} members of {config.size} on {config.pairs:,} comparisons, "
       f"label noise {config.label_noise}, UWO lambda {config.uwo_lambda}")
 
@@ -174,8 +174,8 @@ plots.plot_ensembles(seed_mean(rows, ENSEMBLE_CURVE), OUT / "07_ensembles.png")
 # %%
 world, pool = run.world, run.pool()  # pool: (prompts, N, seq_len)
 first = pool[0]  # (N, seq_len): every sample for the first prompt
-first_gold = run.gold()[0].score(first)
-scores = torch.stack([run.get(run.member_artefact(config.size, config.pairs, 0.0, k))[0]
+first_gold = run.gold().model.score(first)
+scores = torch.stack([run.get(run.member_artefact(config.size, config.pairs, 0.0, k)).model
                       .score(first) for k in range(config.members)])  # (members, N)
 for name, objective_scores in [("member 0", scores[0])] + [
         (o, combine(scores, o, config.uwo_lambda)) for o in OBJECTIVES]:
@@ -193,12 +193,13 @@ print(f"figures in {OUT}/; ran in {time.time() - T0:.1f} s")
 #
 # 1. **λ.** UWO's penalty is in units of the members' variance, which section 2 measured.
 #    Rerun best-of-n for λ in 0.5, 2, 4, 8 (cheap: `combine` the cached member scores of the
-#    pool and call `bon.bon_estimate`, as `Run.ensemble_bon_artefact` does). Is there a λ
+#    pool and call `bon.bon_estimate`, as `runs.compute.ensemble_bon` does). Is there a λ
 #    that stops the overoptimization at every seed? What does it cost at seeds where a single
 #    member did not overoptimize?
 # 2. **More diverse members.** Eisenstein et al. found members that differ in more than their
 #    seed help more. Train each member on a different half of the comparisons
-#    (`reward.train_proxy` on `comparisons[0][k::2]`, ...) and repeat section 2: does the
+#    (`runs.compute.member` shows how: `reward.train_bradley_terry` on a fresh `RewardModel`,
+#    given `comparisons.chosen[k::2]`, ...) and repeat section 2: does the
 #    disagreement on gushing reviews grow?
 # 3. **How much noise?** Add 0.1 and 0.4 to `label_noise`. Plot the gold lost by a single
 #    member and by each objective against the noise level.

@@ -10,10 +10,10 @@ policy, then its gold RM and comparisons, before any cell), so that no seed's ch
 prerequisites queues behind another seed's cells while a core idles at the end.
 
 The values are those of a sequential run, bit for bit: an artefact's randomness is seeded by
-its seed and its key alone (cache.py), and every worker runs on one thread, as the `minirmo`
+its seed and its name alone (cache.py), and every worker runs on one thread, as the `minirmo`
 command does. A worker receives only (seed, key); it rebuilds the same graph from the same
 preset and `leaves` function and looks the artefact up, so nothing unpicklable crosses a
-process boundary.
+process boundary. (A breakpoint in a worker never fires: to debug, run with ``--jobs 1``.)
 """
 
 import multiprocessing
@@ -32,15 +32,16 @@ Node = tuple[int, str]  # (seed, artefact key)
 
 
 def artefact_graph(runs: list[Run], leaves: Callable) -> dict[Node, tuple[Run, Artefact]]:
-    """Every artefact the runs' `leaves(run)` need, inputs included, by (seed, key)."""
+    """Every artefact the runs' `leaves(run)` need, inputs included, by (seed, key); in an
+    order where each artefact comes after its inputs (`reproduce.prepare` computes them so)."""
     nodes = {}
 
     def visit(run: Run, artefact: Artefact) -> None:
         node = (run.seed, artefact.key)
         if node not in nodes:
-            nodes[node] = (run, artefact)
-            for inp in artefact.inputs:
+            for inp in artefact.input_artefacts():
                 visit(run, inp)
+            nodes[node] = (run, artefact)
 
     for run in runs:
         for leaf in leaves(run):
@@ -75,7 +76,7 @@ def train_in_parallel(runs: list[Run], leaves: Callable, jobs: int = 2,
     computed, and in how many seconds, is added to the runs' `Cache.computed`."""
     graph = artefact_graph(runs, leaves)
     cache = runs[0].cache
-    todo = {node: {(node[0], inp.key) for inp in artefact.inputs}
+    todo = {node: {(node[0], inp.key) for inp in artefact.input_artefacts()}
             for node, (_, artefact) in graph.items()
             if not cache.path(artefact, node[0]).exists()}
     for inputs in todo.values():  # inputs already on disk are done

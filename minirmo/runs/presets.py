@@ -67,6 +67,9 @@ class Preset:
     # whether `reproduce` also runs the follow-up studies (ensembles, direct alignment); their
     # own commands (`minirmo ensembles`, `minirmo dpo`) run them either way
     follow_ups: bool = True
+    # the `--set FIELD=VALUE` overrides applied to the named preset (runs/overrides.py), in
+    # order; recorded in config.json. (Only the fields they set enter any cache key.)
+    overrides: tuple = ()
 
     def __post_init__(self):
         if not self.proxy_sizes:
@@ -89,13 +92,10 @@ class Preset:
             raise ValueError(f"kl_coefs must start at 0 and increase, got {self.kl_coefs!r}")
         if not 0 <= self.label_noise < 0.5:
             raise ValueError(f"label_noise must be in [0, 0.5), got {self.label_noise!r}")
-        if self.ensembles is not None:
-            self.ensembles = replace(self.ensembles,
-                                     size=self.ensembles.size or self.proxy_sizes[0],
-                                     pairs=self.ensembles.pairs or self.proxy_data[-1])
-            if not 2 <= self.ensembles.pairs <= self.proxy_data[-1]:
-                raise ValueError(f"ensembles.pairs must be between 2 and the most comparisons"
-                                 f" ({self.proxy_data[-1]:,}), got {self.ensembles.pairs!r}")
+        study = self.ensemble_study
+        if study is not None and not 2 <= study.pairs <= self.proxy_data[-1]:
+            raise ValueError(f"ensembles.pairs must be between 2 and the most comparisons"
+                             f" ({self.proxy_data[-1]:,}), got {self.ensembles.pairs!r}")
         self._check_dpo()
 
     def _check_dpo(self) -> None:
@@ -113,6 +113,15 @@ class Preset:
         if self.proxy_lr_width is None:
             return self.proxy_train
         return replace(self.proxy_train, lr=self.proxy_train.lr * self.proxy_lr_width / size.n_embd)
+
+    @property
+    def ensemble_study(self) -> EnsembleConfig | None:
+        """`ensembles` with a `size` and `pairs` left None filled in: the smallest proxy size
+        and the most comparisons (the proxy that overoptimizes most)."""
+        if self.ensembles is None:
+            return None
+        return replace(self.ensembles, size=self.ensembles.size or self.proxy_sizes[0],
+                       pairs=self.ensembles.pairs or self.proxy_data[-1])
 
     @property
     def default_seeds(self) -> list[int]:

@@ -29,7 +29,7 @@ def seed_runs(preset: Preset, out, device: str = "cpu", seeds=None,
     seeds = preset.default_seeds if seeds is None else list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds: give at least one seed, each once, got {seeds!r}")
-    cache = Cache(Path(out) / "cache", check_device(device))
+    cache = Cache(Path(out) / "cache", check_device(device), progress)
     return [Run(preset, out, device, seed, progress, cache) for seed in seeds]
 
 
@@ -73,7 +73,7 @@ def bon_rows(runs: list[Run], proxies=None) -> list[dict]:
         kl = bon_kl(ns)
         for size, pairs in tqdm(proxies or run.bon_proxies(), desc=f"best-of-n, seed {run.seed}",
                                 disable=not run.progress):
-            params, curve = run.proxy(size, pairs)[0].n_params, run.bon(size, pairs, ns)
+            params, curve = run.proxy(size, pairs).model.n_params, run.bon(size, pairs, ns)
             rows += [{"seed": run.seed, "method": "bon", "rm_params": params, "rm_data": pairs,
                       "n": n, "kl": float(k), "proxy": float(p), "gold": float(g)}
                      for n, k, p, g in zip(ns, kl, curve["proxy"], curve["gold"], strict=True)]
@@ -84,7 +84,7 @@ def _rl_proxies(run: Run, proxies):
     return proxies or [(size, run.preset.proxy_data[-1]) for size in run.preset.proxy_sizes]
 
 
-def rl_rows(runs: list[Run], proxies=None, kl_coef: float = 0.0) -> list[dict]:
+def rl_rows(runs: list[Run], proxies=None, kl_coef: float | None = None) -> list[dict]:
     """PPO against every proxy (default: every size on the most data), per seed.
 
     Each row is one PPO step: the sampled KL(π ‖ π_init) of that step's rollout and the mean
@@ -95,7 +95,7 @@ def rl_rows(runs: list[Run], proxies=None, kl_coef: float = 0.0) -> list[dict]:
     for run in runs:
         for size, pairs in tqdm(_rl_proxies(run, proxies), desc=f"RL, seed {run.seed}",
                                 disable=not run.progress):
-            params = run.proxy(size, pairs)[0].n_params
+            params = run.proxy(size, pairs).model.n_params
             rows += [{"seed": run.seed, "method": "rl", "rm_params": params, "rm_data": pairs}
                      | {k: record[k] for k in ("step", "kl", "proxy", "gold")}
                      | {k: v for k, v in record.items() if k != "samples"}
@@ -103,12 +103,12 @@ def rl_rows(runs: list[Run], proxies=None, kl_coef: float = 0.0) -> list[dict]:
     return rows
 
 
-def rl_samples(runs: list[Run], proxies=None, kl_coef: float = 0.0) -> list[str]:
+def rl_samples(runs: list[Run], proxies=None, kl_coef: float | None = None) -> list[str]:
     """The decoded samples PPO logged, one line each, labelled with seed, proxy and step."""
     lines = []
     for run in runs:
         for size, pairs in _rl_proxies(run, proxies):
-            params = run.proxy(size, pairs)[0].n_params
+            params = run.proxy(size, pairs).model.n_params
             lines += [f"seed {run.seed}, {params:,} params, {pairs} pairs, step {r['step']} "
                       f"(KL {r['kl']:.1f}): {text}"
                       for r in run.rl(size, pairs, kl_coef) for text in r.get("samples", [])]
@@ -143,7 +143,7 @@ def policy_size_rows(runs: list[Run], bon: list[dict], rl: list[dict]) -> list[d
     most, proxies = runs[0].preset.proxy_data[-1], policy_size_proxies(runs[0].preset)
     rows = []
     for run in runs:
-        chosen = {run.proxy(size, pairs)[0].n_params for size, pairs in proxies}
+        chosen = {run.proxy(size, pairs).model.n_params for size, pairs in proxies}
         front = {"policy_params": run.policy().num_parameters(), "gold_init": 0.0}
         rows += [front | row for row in bon + rl
                  if row["seed"] == run.seed and row["rm_data"] == most
@@ -163,11 +163,11 @@ def ensemble_rows(runs: list[Run]) -> list[dict]:
     against member 0 only, best-of-n against each); rows of "mean", "wco" and "uwo" optimize
     that combination of all members. `proxy` is the optimized objective's own score.
     """
-    config, rows = runs[0].preset.ensembles, []
+    config, rows = runs[0].preset.ensemble_study, []
     ns = log_spaced_ns(runs[0].preset.bon_pool)
     kl = bon_kl(ns)
     for run in runs:
-        params = run.get(run.member_artefact(config.size, config.pairs, 0.0, 0))[0].n_params
+        params = run.get(run.member_artefact(config.size, config.pairs, 0.0, 0)).model.n_params
         for noise in tqdm(config.label_noise, desc=f"ensembles, seed {run.seed}",
                           disable=not run.progress):
             front = {"seed": run.seed, "label_noise": noise}
@@ -196,15 +196,15 @@ def disagreement_rows(runs: list[Run], samples: int = 2048) -> list[dict]:
     members) grouped by their number of praise words (the world's trap; `praise` 3 means 3 or
     more), per seed and noise level: how many, their mean gold score, the members' mean score
     and the members' disagreement (std across members, averaged over the group)."""
-    config, rows = runs[0].preset.ensembles, []
+    config, rows = runs[0].preset.ensemble_study, []
     for run in runs:
         pool = run.pool()  # (prompts, N, seq_len)
         flat = pool[:, : max(1, samples // len(pool))].reshape(-1, pool.shape[-1])  # (S, seq)
         praise = torch.isin(flat[:, run.world.prompt_len:], run.world.praise_ids).sum(1)
         praise = praise.clamp(max=3)  # (S,)
-        gold = run.gold()[0].score(flat)  # (S,)
+        gold = run.gold().model.score(flat)  # (S,)
         for noise in config.label_noise:
-            scores = torch.stack([run.get(artefact)[0].score(flat)
+            scores = torch.stack([run.get(artefact).model.score(flat)
                                   for artefact in run.member_artefacts(config, noise)])
             for count in range(4):
                 group_rows = praise == count
@@ -258,11 +258,12 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def write_config(runs: list[Run]) -> None:
-    """config.json: the preset, device and seeds the folder's CSVs and figures come from, and
-    every seed the folder's cache holds models of."""
+    """config.json: the preset, its `--set` overrides, the device and seeds the folder's CSVs
+    and figures come from, and every seed the folder's cache holds models of."""
     run = runs[0]
     run.out.mkdir(parents=True, exist_ok=True)
     with open(run.out / "config.json", "w") as f:
-        json.dump({"preset": run.preset.name, "seeds": [r.seed for r in runs],
+        json.dump({"preset": run.preset.name, "overrides": list(run.preset.overrides),
+                   "seeds": [r.seed for r in runs],
                    "cached_seeds": run.cache.seeds(), "device": str(run.device),
                    "preset_config": asdict(run.preset)}, f, indent=2, default=str)

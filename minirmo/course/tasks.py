@@ -2,13 +2,13 @@
 
 Every task is a region of a real module, opened in the source by a comment line
 "# BEGIN SOLUTION Task 2.2: the unbiased best-of-n estimator" and closed by "# END SOLUTION".
-`minirmo handout DIR` (module `minirmo.handout`) replaces each such region by
+`minirmo handout DIR` (module `minirmo.course.handout`) replaces each such region by
 ``raise NotImplementedError("Task 2.2: the unbiased best-of-n estimator")``, keeping the
 signature and the docstring. A task may span several regions (for instance both branches of
 `kl.bon_kl`); all of them carry the same id and statement.
 
 Each task's tests carry the pytest marker `task_2_2` (``pytest -m task_2_2``); `minirmo grade`
-(module `minirmo.grade`) runs them and scores each task by its `weight`. `minutes` is an
+(module `minirmo.course.grade`) runs them and scores each task by its `weight`. `minutes` is an
 estimate of a student's time, reading included, for someone who knows PyTorch and has read the
 paper's section the task comes from.
 """

@@ -10,6 +10,10 @@ with the task's name. `make_handout` copies the project (package, tests, tutoria
 docs, README, pyproject) with every Python file stripped, leaves out what only the instructor
 needs (the course's own tests, the mutation benchmark), and writes a Jupyter notebook beside
 each tutorial. The copy installs with ``pip install -e ".[dev]"`` like the original.
+
+The handout is cut from a source checkout of minirmo: the folder above the package, holding
+pyproject.toml, tests/ and tutorials/. An installed package carries `minirmo/` alone, so there
+`project_root` raises a ValueError that says to run the kit from a clone of the repository.
 """
 
 import re
@@ -17,7 +21,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from minirmo.tasks import BY_ID
+from minirmo.course.tasks import BY_ID
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION Task (?P<id>\d+\.\d+): (?P<title>.+?)\s*$")
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
@@ -28,6 +32,7 @@ INCLUDE = ("minirmo", "tests", "tutorials", "benchmarks", "docs", "README.md", "
 INSTRUCTOR_ONLY = ("tests/test_course.py", "benchmarks/mutation.py")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".ipynb_checkpoints"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
+PACKAGE = Path(__file__).resolve().parent.parent  # the minirmo package this kit is part of
 
 
 @dataclass
@@ -44,7 +49,8 @@ def find_regions(text: str, name: str = "<text>") -> list[Region]:
     """Every solution region of a file's text, in order.
 
     Raises ValueError naming the file (`name`) and line for a BEGIN without END, an END without
-    BEGIN, nested regions, or a task id missing from `minirmo.tasks` or with another statement.
+    BEGIN, nested regions, or a task id missing from `minirmo.course.tasks` or with another
+    statement.
     """
     regions, current = [], None
     for number, line in enumerate(text.splitlines(), start=1):
@@ -54,7 +60,7 @@ def find_regions(text: str, name: str = "<text>") -> list[Region]:
                 raise ValueError(f"{name}:{number}: BEGIN SOLUTION inside another region")
             task_id, title = begin["id"], begin["title"]
             if task_id not in BY_ID:
-                raise ValueError(f"{name}:{number}: Task {task_id} is not in minirmo.tasks")
+                raise ValueError(f"{name}:{number}: Task {task_id} is not in minirmo.course.tasks")
             if BY_ID[task_id].title != title:
                 raise ValueError(f"{name}:{number}: Task {task_id}'s statement {title!r} is not "
                                  f"the registry's {BY_ID[task_id].title!r}")
@@ -92,12 +98,20 @@ def strip_solutions(text: str, name: str = "<text>") -> str:
     return "".join(out)
 
 
-def project_root() -> Path:
-    """The source checkout that holds this package (the handout is cut from it)."""
-    root = Path(__file__).resolve().parent.parent
+def project_root(package=None) -> Path:
+    """The source checkout that holds `package` (default: `PACKAGE`), the folder above it.
+
+    The handout is cut from it and the grader takes its tests from it. Raises ValueError if
+    that folder lacks pyproject.toml or tests/, as beside an installed package (site-packages):
+    the message says the kit needs a source checkout and how to get one.
+    """
+    root = Path(package if package is not None else PACKAGE).resolve().parent
     if not (root / "pyproject.toml").is_file() or not (root / "tests").is_dir():
-        raise ValueError(f"source: {root} is not a minirmo source checkout (no pyproject.toml "
-                         "and tests/); install minirmo with `pip install -e .` from a clone")
+        raise ValueError(
+            f"source: the course kit needs a source checkout of minirmo (pyproject.toml, tests/ "
+            f"and tutorials/ beside the package), and {root} is not one: an installed package "
+            "carries minirmo/ alone. Run it from a clone of the minirmo repository, installed "
+            "with `pip install -e .` inside the clone")
     return root
 
 

@@ -71,7 +71,7 @@ def test_gold_rm_agrees_with_the_hidden_utility_on_fresh_broad_pairs(out):
     g = torch.Generator().manual_seed(123)
     first, second = sample_pairs(run.policy(), run.world, 3000, (0.7, 1.0, 1.5), g)
     first[:1200] = run.world.perturb(first[:1200], g)
-    gold = run.gold()[0]
+    gold = run.gold().model
     u1, u2 = run.world.utility(first), run.world.utility(second)
     keep = u1 != u2
     agree = ((gold.score(first) > gold.score(second)) == (u1 > u2))[keep].float().mean()
@@ -110,7 +110,7 @@ def test_proxy_data_are_gold_labelled_and_nested(out):
     data."""
     run = Run(get_preset("test"), out, progress=False)
     chosen, rejected = run.comparisons()
-    gold = run.gold()[0]
+    gold = run.gold().model
     assert len(chosen) == max(run.preset.proxy_data)
     assert (gold.score(chosen) >= gold.score(rejected)).all()
 

@@ -1,18 +1,20 @@
 """Grade a student's copy: run each task's tests and write a per-task score.
 
 `grade(DIR)` copies the student's package `DIR/minirmo` into a fresh temporary folder next to
-the *grader's* tests (those of the checkout this package was installed from; a student cannot
-make a task pass by editing the tests), runs pytest there in a subprocess on the task tests
-only (``-m "task_1_1 or task_1_2 or ..."``), and reads each test's outcome and task markers back
-through a small pytest plugin. A task is
+the *grader's* tests (those of the source checkout this package was installed from, see
+`handout.project_root`; a student cannot make a task pass by editing the tests), runs pytest
+there in a subprocess on the task tests only (``-m "task_1_1 or task_1_2 or ..."``), and reads
+each test's outcome and task markers back through a small pytest plugin. A task is
 
     passed            every one of its tests passed
     not implemented   some test failed on a stub: NotImplementedError("Task X.Y: ...")
     failed            some test failed otherwise (a wrong result, an exception)
-    error             its test file could not be collected (the package does not import, say)
+    error             its test file could not be collected (the package does not import, say),
+                      or pytest ran no test at all
+    no tests          no collected test carries its marker (it scores 0)
 
 and scores weight × (tests passed / tests), so a task with 8 of 10 properties right gets 80%.
-The weights default to `minirmo.tasks.TASKS` and can be overridden by a JSON file
+The weights default to `minirmo.course.tasks.TASKS` and can be overridden by a JSON file
 {"2.1": 10, ...}. Two report files are written: the JUnit XML of the pytest run and a
 Gradescope-style ``results.json`` ({"score", "max_score", "tests": [{"name", "score",
 "max_score", "status", "output"}], ...}).
@@ -28,8 +30,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from minirmo.handout import project_root
-from minirmo.tasks import BY_ID, TASKS, Task
+from minirmo.course.handout import project_root
+from minirmo.course.tasks import BY_ID, TASKS, Task
 
 # Written into the grading folder and loaded with `pytest -p`: it records, for every test, its
 # task markers, outcome and failure message in the JSON file named by MINIRMO_GRADE_LOG.
@@ -92,13 +94,13 @@ class TaskResult:
         return self.weight * self.passed / self.tests if self.tests else 0.0
 
 
-def load_weights(path=None, tasks=TASKS) -> dict[str, float]:
+def load_weights(path=None) -> dict[str, float]:
     """{task id: points}: the registry's weights, updated from the JSON file at `path` if given.
 
     Raises ValueError naming weights for an unreadable file, an unknown task id or a weight
     that is not a finite number ≥ 0.
     """
-    weights = {task.id: float(task.weight) for task in tasks}
+    weights = {task.id: float(task.weight) for task in TASKS}
     if path is None:
         return weights
     try:
@@ -115,8 +117,7 @@ def load_weights(path=None, tasks=TASKS) -> dict[str, float]:
                 0 <= points < float("inf")):
             raise ValueError(f"weights: task {task_id} must be worth a number >= 0, got "
                              f"{points!r}")
-        if task_id in weights:
-            weights[task_id] = float(points)
+        weights[task_id] = float(points)
     return weights
 
 
@@ -265,7 +266,7 @@ def add_command(commands) -> None:
     parser.add_argument("--out", default=None, help="report folder (default: DIR/grading)")
     parser.add_argument("--weights", default=None,
                         help='JSON file of points per task, e.g. {"2.1": 10} (default: the '
-                             "registry's, minirmo/tasks.py)")
+                             "registry's, minirmo/course/tasks.py)")
     parser.add_argument("--tasks", default=None,
                         help="comma-separated task ids to grade, e.g. 2.1,2.2 (default: all)")
     parser.add_argument("--timeout", type=float, default=900,
