@@ -30,10 +30,12 @@ def _bon_weight_matrix(N: int, ns: torch.Tensor) -> torch.Tensor:
     """(len(ns), N) float64 matrix, row k holding w_i = C(i − 1, n − 1)/C(N, n) for n = ns[k].
 
     N: pool size; ns: (K,) integer tensor, each 1 ≤ n ≤ N (already checked by the callers).
+    The matrix is on ns's device.
     Work in log space: C(N, n) overflows float64 past N ≈ 1,030.
     """
     # BEGIN SOLUTION Task 2.1: the best-of-n weights, in log space
-    i = torch.arange(1, N + 1, dtype=torch.float64)[None, :]  # (1, N) rank, 1 = lowest proxy
+    # (1, N) rank i of each sorted score, 1 = the lowest proxy score
+    i = torch.arange(1, N + 1, dtype=torch.float64, device=ns.device)[None, :]
     n = ns.to(torch.float64)[:, None]  # (K, 1)
     log_c = torch.lgamma(i) - torch.lgamma(n) - torch.lgamma((i - n + 1).clamp_min(1))  # (K, N)
     log_c = torch.where(i >= n, log_c, -torch.inf)  # log C(i − 1, n − 1), −inf for i < n
@@ -78,7 +80,7 @@ def bon_estimate(proxy, gold, ns: Sequence[int]) -> tuple[torch.Tensor, torch.Te
     gold:  same shape, the gold scores of the same samples
     ns:    sequence of ints, each 1 ≤ n ≤ N
     returns (proxy_bon, gold_bon), two float64 tensors of shape (len(ns),), averaged over
-    prompts.
+    prompts, on the device of the scores.
 
     Ties in proxy score are broken by a stable sort: among tied samples, the later one in the
     pool counts as the larger. The pool is an i.i.d. draw, so this is as good as a fair coin.
@@ -102,6 +104,6 @@ def bon_estimate(proxy, gold, ns: Sequence[int]) -> tuple[torch.Tensor, torch.Te
     # mean over prompts commutes with the weighted sum, so average the sorted pools first
     proxy_sorted = proxy.gather(1, order).mean(0)  # (N,)
     gold_sorted = gold.gather(1, order).mean(0)  # (N,)
-    weights = _bon_weight_matrix(N, ns)  # (K, N)
+    weights = _bon_weight_matrix(N, ns.to(proxy.device))  # (K, N), on the scores' device
     return weights @ proxy_sorted, weights @ gold_sorted  # (K,), (K,)
     # END SOLUTION

@@ -91,9 +91,11 @@ def build_policy(world: World, config: PolicyConfig | None = None) -> GPT2LMHead
     config = config or PolicyConfig()
     model = GPT2LMHeadModel(gpt2_config(world, config))
     model = model.to(world.device)
-    # a response may hold any word and <eos>, never <pad>, <bos>, ":" or a topic name
-    model.suppress_tokens = [i for i in range(world.first_word)
-                             if i != world.tokenizer.eos_id]
+    # a response may hold any word and <eos>, never <pad>, <bos>, ":" or a topic name. A
+    # buffer (not saved) moves with the model: masking the logits copies nothing to a GPU.
+    suppress = [i for i in range(world.first_word) if i != world.tokenizer.eos_id]
+    model.register_buffer("suppress_tokens", torch.tensor(suppress, device=world.device),
+                          persistent=False)
     return model
 
 
@@ -103,8 +105,7 @@ def next_token_logprobs(model, logits: torch.Tensor, temperature: float) -> torc
     Tokens a response may not contain get probability 0 (a large negative logit rather than
     -inf, so that 0 · log 0 stays 0 in the entropy).
     """
-    logits = logits.float() / temperature
-    logits[..., model.suppress_tokens] = -1e9
+    logits = (logits.float() / temperature).index_fill_(-1, model.suppress_tokens, -1e9)
     return F.log_softmax(logits, dim=-1)
 
 
@@ -141,6 +142,17 @@ def response_logprobs(model, sequences: torch.Tensor, prompt_len: int, temperatu
     return logp, entropy
 
 
+def device_generator(generator: torch.Generator | None,
+                     device: torch.device) -> torch.Generator | None:
+    """A generator on `device`, seeded by one draw from the CPU `generator`, so that tokens are
+    drawn where the probabilities are, with no copy to the host. None (the device's default
+    generator) when `generator` is None."""
+    if generator is None:
+        return None
+    seed = int(torch.randint(2**62, (), generator=generator))
+    return torch.Generator(device).manual_seed(seed)
+
+
 @torch.no_grad()
 def sample(model, prompts: torch.Tensor, max_len: int, temperature: float = 1.0,
            generator: torch.Generator | None = None):
@@ -148,10 +160,13 @@ def sample(model, prompts: torch.Tensor, max_len: int, temperature: float = 1.0,
 
     prompts (batch, prompt_len) -> (sequences (batch, prompt_len + max_len), logp (batch, max_len))
     where logp is the log-probability of each sampled token at `temperature` (0 after <eos>).
-    Once a row has said <eos>, the rest of it is <pad>.
+    Once a row has said <eos>, the rest of it is <pad>. On the CPU the tokens are drawn from
+    `generator` itself; on another device from a generator of that device that `generator`
+    seeds once per call (`device_generator`).
     """
     cfg = model.config
-    batch = prompts.shape[0]
+    batch, on_cpu = prompts.shape[0], prompts.device.type == "cpu"
+    draw_generator = generator if on_cpu else device_generator(generator, prompts.device)
     # The KV cache is passed and read by position: transformers 5 renamed `past_key_values`
     # to `cache`, and (logits, cache) are the first two outputs under either name.
     logits, cache = model(prompts, use_cache=True)[:2]
@@ -159,13 +174,18 @@ def sample(model, prompts: torch.Tensor, max_len: int, temperature: float = 1.0,
     done = torch.zeros(batch, dtype=torch.bool, device=prompts.device)
     for _ in range(max_len):
         logp_all = next_token_logprobs(model, logits[:, -1], temperature)  # (batch, vocab)
-        token = torch.multinomial(logp_all.exp().cpu(), 1, generator=generator).to(prompts.device)
+        # (batch, 1) drawn on the policy's device; since torch 2.5 multinomial checks its input
+        # on the GPU without waiting for it
+        token = torch.multinomial(logp_all.exp(), 1, generator=draw_generator)
         token = token.squeeze(1)  # (batch,)
         logp = logp_all.gather(1, token[:, None]).squeeze(1)
         tokens.append(torch.where(done, cfg.pad_token_id, token))
         logps.append(torch.where(done, 0.0, logp))
         done = done | (token == cfg.eos_token_id)
-        if done.all():
+        # Stopping early makes the host read `done`: cheap on the CPU, where it saves the steps
+        # left, but on a GPU a wait for every token. There the loop runs all max_len steps
+        # (finished rows only add <pad>).
+        if on_cpu and done.all():
             break
         # finished rows feed <eos> again: their outputs are discarded, and no <pad> enters
         logits, cache = model(torch.where(done, cfg.eos_token_id, token)[:, None], cache,
