@@ -9,11 +9,12 @@ A small reproduction of *Scaling Laws for Reward Model Overoptimization*
     world   the synthetic world: words, teacher language, hidden "human" utility
     policy  the tiny GPT-2 policy: SFT, sampling, per-token log-probs
     reward  reward models, Bradley-Terry training, gold and proxy recipes
+    pretrain  the cheap verdict corpus, and a reward model's backbone pretrained on it
     ppo     PPO from scratch
     ensemble  reward-model ensembles (mean, worst case, uncertainty-weighted), label-noise flips
     dpo       DPO and IPO from scratch: preferences optimized with no reward model
-    runs      the experiment layer: presets, the artefact cache, one seed's artefact graph,
-              and the studies (rows carrying seed, method and the proxy's identity)
+    runs      the experiment layer: presets and `--set` overrides, one seed's artefact graph
+              and what each artefact computes, the cache, the studies (runs/__init__.py)
     analysis  grouping, seed means with bands, fits per seed and on the seed mean
     findings  the claims each preset must show, checked one seed at a time
     report    the printed summaries ("holds in k of n seeds")

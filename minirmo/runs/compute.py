@@ -7,6 +7,7 @@ loops are called:
 
     policy          sft                    the initial (SFT) policy on the teacher's corpus
     gold            train_gold             the gold RM, on utility-labelled broad pairs
+    backbone        pretrain_backbone      a proxy's backbone, on the cheap verdict corpus
     proxy, member   train_bradley_terry    a proxy RM (an ensemble member: on noisy labels)
     bon             bon_estimate           best-of-n proxy and gold scores at each n
     rl              train_ppo              PPO against one proxy or an ensemble's objective
@@ -93,10 +94,14 @@ def load_comparisons(stored: tuple) -> Comparisons:
 
 # ---------------------------------------------------------------- proxy reward models
 def proxy(comparisons: Comparisons, initial: torch.Tensor, world: World, size: RMConfig,
-          pairs: int, recipe: BTConfig, generator: torch.Generator, progress: bool) -> dict:
+          pairs: int, recipe: BTConfig, generator: torch.Generator, progress: bool,
+          backbone: dict | None = None) -> dict:
     """A proxy RM of `size` fitted to the first `pairs` gold-labelled comparisons, then centred
-    on the `initial` samples (every RM is, so that the initial policy scores 0)."""
+    on the `initial` samples (every RM is, so that the initial policy scores 0). It starts
+    from random weights, or from a `backbone` pretrained on the verdict corpus (pretrain.py)."""
     rm = RewardModel(world, size)
+    if backbone is not None:
+        rm.backbone.load_state_dict(backbone)
     report = train_bradley_terry(rm, comparisons.chosen[:pairs], comparisons.rejected[:pairs],
                                  recipe, generator, progress)
     rm.calibrate(initial)
@@ -117,13 +122,15 @@ def label_draws(comparisons: Comparisons, generator: torch.Generator) -> torch.T
 
 def member(comparisons: Comparisons, draws: torch.Tensor, initial: torch.Tensor, world: World,
            size: RMConfig, pairs: int, noise: float, recipe: BTConfig,
-           generator: torch.Generator, progress: bool) -> dict:
+           generator: torch.Generator, progress: bool, backbone: dict | None = None) -> dict:
     """An ensemble member: a proxy on the first `pairs` comparisons with a fraction `noise` of
     their labels flipped, standardised (mean 0, std 1) on the `initial` samples so that
-    members' scores can be combined."""
+    members' scores can be combined; from random weights or a pretrained `backbone`."""
     chosen, rejected = flip_labels(comparisons.chosen[:pairs], comparisons.rejected[:pairs],
                                    draws[:pairs], noise)
     rm = RewardModel(world, size)
+    if backbone is not None:
+        rm.backbone.load_state_dict(backbone)
     report = train_bradley_terry(rm, chosen, rejected, recipe, generator, progress)
     rm.calibrate(initial, unit_variance=True)
     return _saved(rm, report)

@@ -2,9 +2,10 @@
 
 A *preset* fixes the world, the policy and its SFT, the gold RM, the grid of proxy RMs (sizes ×
 numbers of comparisons), the best-of-n pool size, PPO, the direct-alignment sweep (DPO/IPO at
-several β), and how many seeds a study runs by default. ``test`` runs in about a minute (the
-test suite uses it), ``tiny`` is the demo (a few minutes on a laptop CPU), ``paper`` is the full
-sweep.
+several β), and how many seeds a study runs by default. ``test`` runs in a few minutes (the
+test suite uses it), ``tiny`` is the demo (a few minutes a seed on a laptop CPU), ``paper`` is
+the full sweep. ``minirmo presets NAME`` prints every setting; ``--set FIELD=VALUE`` changes one
+(overrides.py); docs/presets.md says why each shipped value is what it is.
 """
 
 from dataclasses import dataclass, field, replace
@@ -13,6 +14,7 @@ from minirmo.dpo import LOSSES, DPOConfig
 from minirmo.ensemble import EnsembleConfig
 from minirmo.policy import PolicyConfig, SFTConfig
 from minirmo.ppo import PPOConfig
+from minirmo.pretrain import PretrainConfig
 from minirmo.reward import BTConfig, GoldConfig, RMConfig
 from minirmo.world import WorldConfig
 
@@ -48,6 +50,10 @@ class Preset:
     # is held back by a step size tuned for another (see `proxy_recipe`)
     proxy_lr_width: int | None = None
     label_noise: float = 0.0
+    # None: every proxy starts from random weights. A PretrainConfig: each proxy size starts
+    # from a backbone pretrained on a cheap corpus of reviews and their readers' ratings
+    # (pretrain.py), one corpus per seed for every size
+    pretrain: PretrainConfig | None = None
     ppo: PPOConfig = field(default_factory=PPOConfig)
     calibration_samples: int = 4096  # initial-policy samples every RM is centred on
     # gold-labelled comparisons no proxy trains on, drawn once per seed: every proxy's test loss
@@ -128,55 +134,30 @@ class Preset:
         return list(range(self.seeds))
 
 
-PRESETS = {
-    # used by the tests: a few minutes, one seed. Its policy, gold RM, comparisons, pool and
-    # two of its proxies are the tiny preset's (the same cache keys): a gold of its own on
-    # 8,000 pairs agreed with the utility on only 72-82% of held-out pairs at seeds 0-4, where
-    # this one reaches 85-87%. Two KL coefficients, and no policy-size study (the tests check
-    # that study's structure on a micro preset), no ensembles study (its 8 PPO runs would add
-    # a minute; tests/test_ensemble.py runs it on a micro preset and pins its finding on this
-    # preset's members), and direct alignment with DPO alone at the ends of tiny's beta sweep
-    # (the same runs as tiny's) keep the suite within its time.
+PRESETS = {  # why each setting is what it is, with the measurements: docs/presets.md
+    # the suite's preset: one seed, a few minutes; shares tiny's policy, gold and two proxies
     "test": Preset(
         "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 64)], proxy_data=[1000, 4000],
         bon_pool=4096, seeds=1, ppo=PPOConfig(steps=24, batch_size=128, lr=3e-4),
         kl_coefs=(0.0, 0.1), large_policy=None, ensembles=None, dpo_losses=("dpo",),
         dpo_betas=(0.01, 1.0)),
-    # the quick demo: a few minutes a seed on one core; its 4 seeds run two at a time on a
-    # 2-core CPU (3 would take as long: the third runs alone). PPO takes half-size batches at 3x
-    # the default lr, so that 30 steps reach the overoptimized regime of the small proxies at a
-    # third of the default's cost. It skips the policy-size study, which would take
-    # `reproduce` from about 3.5 to 6.5 minutes a seed; the test and paper presets run it.
+    # the demo: 4 seeds, two at a time on 2 cores; short PPO at 3x the default lr
     "tiny": Preset(
         "tiny", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32), RMConfig(2, 64)],
         proxy_data=[1000, 4000], bon_pool=4096, seeds=4,
         ppo=PPOConfig(steps=30, batch_size=128, lr=3e-4), large_policy=None),
-    # the full sweep: 8 sizes over 2.57 orders of magnitude, all smaller than the gold RM (as
-    # the paper's proxies are), data across the threshold, in the graded world (five traps and
-    # a taste in phrasing, so that what a proxy learns can grade with its size). Proxies train
-    # 4 epochs at lr 1.5e-3 scaled by 32/width: at the default 2 epochs and 3e-3, three
-    # 28,545-param proxies on the same 32,000 pairs ended at validation losses from 0.26 to
-    # 0.38 (seed 0, benchmarks notes in issue 12); at this recipe 0.23-0.25. Three seeds took
-    # 55 min 42 s on 2 cores (6,576 s of compute), because: best-of-n sweeps the data only at
-    # the smallest and largest size (Figure 2); the data axis skips 16,000 (a quarter of the
-    # proxies' pairs); the policy-size study's larger policy is 2x128, not 3x128 (at 3x128 the
-    # study took 962 s of seed 0's compute, its PPO runs 160-176 s each against 44-56 s for the
-    # default policy) and runs against the smallest proxy only (`policy_size_proxies`); and the
-    # follow-up studies run from their own commands.
+    # the full sweep: 8 sizes over 2.57 decades (442 to 163,521 params), 250 to 32,000
+    # comparisons, the graded world; 3 seeds within the hour on 2 cores
     "paper": Preset(
         "paper",
-        # 442 to 163,521 params, 1.5-2.8x apart; a 2-wide proxy (271) stayed near chance
         proxy_sizes=[RMConfig(1, 3, 1), RMConfig(1, 6, 1), RMConfig(1, 12, 2), RMConfig(2, 16, 2),
                      RMConfig(2, 24, 2), RMConfig(2, 40), RMConfig(2, 64), RMConfig(2, 80)],
         proxy_data=[250, 500, 1000, 2000, 4000, 8000, 32000], bon_pool=16384,
         world=GRADED_WORLD, proxy_train=BTConfig(epochs=4, lr=1.5e-3), proxy_lr_width=32,
         bon_full_grid=False, follow_ups=False, large_policy=PolicyConfig(2, 128),
-        # lr 1e-3: against 16,801- and 106,241-param proxies (seed 0) gold levels off from step
-        # 36-44 at KL 18-30; at 5e-4 the first was still rising at step 47 (KL 22)
         ppo=PPOConfig(steps=48, lr=1e-3),
         gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3),
                         elite_fraction=0.2),
-        # 8x the comparisons of tiny: 8x the steps an epoch, so a checkpoint every 32 steps
         dpo=DPOConfig(eval_every=32)),
 }
 

@@ -22,6 +22,7 @@ import torch
 
 from minirmo.ensemble import EnsembleConfig
 from minirmo.policy import PolicyConfig
+from minirmo.pretrain import pretrain_backbone, verdict_corpus
 from minirmo.reward import RMConfig, initial_samples
 from minirmo.runs import compute
 from minirmo.runs.cache import Artefact, Cache
@@ -117,11 +118,28 @@ class Run:
     def test_comparisons_artefact(self) -> Artefact:
         return self._gold_labelled("test_comparisons", self.preset.test_pairs)
 
+    def verdicts_artefact(self) -> Artefact:
+        """The cheap pretraining corpus of reviews and their readers' ratings (pretrain.py)."""
+        return Artefact("verdicts", verdict_corpus,
+                        settings=dict(world=self.world, config=self.preset.pretrain))
+
+    def backbone_artefact(self, size: RMConfig, member: int | None = None) -> Artefact:
+        """A backbone of `size` pretrained on the verdicts: every proxy of that size starts
+        from it, whatever its number of comparisons. Ensemble member k starts from a backbone
+        of its own (`member`), pretrained from another seed on the same corpus, so that the
+        members differ by their pretraining, as Coste et al.'s do."""
+        name = f"backbone_L{size.n_layer}_d{size.n_embd}"
+        return Artefact(name if member is None else f"member{member}_{name}", pretrain_backbone,
+                        dict(corpus=self.verdicts_artefact()),
+                        dict(world=self.world, size=size, config=self.preset.pretrain))
+
     def proxy_artefact(self, size: RMConfig, pairs: int) -> Artefact:
         self._check_pairs(pairs)
+        inputs = dict(comparisons=self.comparisons_artefact(), initial=self.initial_artefact())
+        if self.preset.pretrain is not None:
+            inputs["backbone"] = self.backbone_artefact(size)
         return Artefact(
-            f"proxy_L{size.n_layer}_d{size.n_embd}_n{pairs}", compute.proxy,
-            dict(comparisons=self.comparisons_artefact(), initial=self.initial_artefact()),
+            f"proxy_L{size.n_layer}_d{size.n_embd}_n{pairs}", compute.proxy, inputs,
             dict(world=self.world, size=size, pairs=pairs,
                  recipe=self.preset.proxy_recipe(size)),
             partial(compute.load_rm, world=self.world, config=size))
@@ -165,10 +183,12 @@ class Run:
         the same batches as at 0%, and the levels differ only in the flipped labels."""
         self._check_pairs(pairs)
         name = f"member{member}_L{size.n_layer}_d{size.n_embd}_n{pairs}"
+        inputs = dict(comparisons=self.comparisons_artefact(), draws=self.label_draws_artefact(),
+                      initial=self.initial_artefact())
+        if self.preset.pretrain is not None:
+            inputs["backbone"] = self.backbone_artefact(size, member)
         return Artefact(
-            f"{name}_noise{noise:g}", compute.member,
-            dict(comparisons=self.comparisons_artefact(), draws=self.label_draws_artefact(),
-                 initial=self.initial_artefact()),
+            f"{name}_noise{noise:g}", compute.member, inputs,
             dict(world=self.world, size=size, pairs=pairs, noise=noise,
                  recipe=self.preset.proxy_recipe(size)),
             partial(compute.load_rm, world=self.world, config=size), rng_name=name)
