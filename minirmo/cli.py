@@ -28,7 +28,7 @@ from dataclasses import replace
 
 import torch
 
-from minirmo.course import grade, handout
+from minirmo.course import autograder, grade, handout
 from minirmo.reproduce import (
     StudyFailed,
     bon_command,
@@ -80,6 +80,7 @@ def main(argv=None) -> None:
     presets.add_argument("name", nargs="?", choices=sorted(PRESETS), help="a preset to show")
     handout.add_command(commands)  # the course kit: `minirmo handout DIR`,
     grade.add_command(commands)  # and `minirmo grade [DIR]`
+    autograder.add_command(commands)  # and `minirmo autograder OUT.zip`, for Gradescope
     args = parser.parse_args(argv)
     if args.command == "presets":
         return print(_presets_text(args.name))

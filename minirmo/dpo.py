@@ -39,11 +39,11 @@ import copy
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from minirmo.kl import sampled_kl
 from minirmo.policy import check_positive, response_logprobs, response_mask, sample
+from minirmo.reward import bradley_terry_loss
 from minirmo.world import World
 
 
@@ -52,9 +52,12 @@ def dpo_loss(logratio_chosen: torch.Tensor, logratio_rejected: torch.Tensor,
     """DPO: −log σ(β(Δ_c − Δ_r)), averaged over pairs; ln 2 when the policy is the reference.
 
     logratio_chosen, logratio_rejected: (pairs,) Δ = log π(y) − log π_ref(y) of each side
+    It is the Bradley–Terry loss (`reward.bradley_terry_loss`) of the implicit reward margins
+    β(Δ_c − Δ_r) against 0, and calls it: β(Δ_c − Δ_r) − 0 is exactly β(Δ_c − Δ_r), so the
+    loss and its gradient are those of writing the logsigmoid out here, bit for bit.
     """
     margin = logratio_chosen - logratio_rejected  # (pairs,)
-    return -F.logsigmoid(beta * margin).mean()
+    return bradley_terry_loss(beta * margin, torch.zeros_like(margin))
 
 
 def ipo_loss(logratio_chosen: torch.Tensor, logratio_rejected: torch.Tensor,

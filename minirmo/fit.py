@@ -8,8 +8,11 @@ policy's. Two forms describe R(d) well:
     RL:         R_RL(d)  = d (α_RL  − β_RL  · log d)
 
 Both start at R(0) = 0 (for RL by continuity: d log d → 0 as d → 0) and both rise at first and
-then turn down: the proxy reward model is being overoptimized. α sets how fast gold rises at
-first, β how fast overoptimization pulls it back.
+then turn down: the proxy reward model is being overoptimized. β sets how fast
+overoptimization pulls gold back; α means something different in the two forms. For best-of-n,
+α is the initial slope R′(0): how fast gold rises at first. For RL the initial slope is
+infinite (R′(d) = α − β(1 + log d) → ∞ as d → 0 when β > 0), and α is the gain at d = 1:
+R_RL(1) = α.
 
 **Peaks.** Setting dR/dd to zero gives where gold is highest and how high it gets:
 

@@ -42,8 +42,9 @@ for two outcomes the KL stays below log 2 however large n gets.
     k2 = ½ (log r)²        biased, but ≥ 0 and low variance (good when π ≈ π_ref)
     k3 = (r − 1) − log r   unbiased (since E_π[r] = 1) and ≥ 0 (since log r ≤ r − 1)
 
-Each is summed over the response tokens to give one estimate per sequence. These are unbiased
-for the sequence KL because the expected per-token ratio is 1 given any prefix.
+Each is summed over the response tokens to give one estimate per sequence. The sums of k1 and
+of k3 are unbiased for the sequence KL, because the expected per-token ratio is 1 given any
+prefix; the sum of k2 is biased, as each of its terms is.
 """
 
 import numpy as np

@@ -15,7 +15,10 @@ this is −β times the sampled KL, the penalty of Ziegler et al. (2019).
 than expected) and down those with negative advantage. Re-using one batch of rollouts for
 several epochs of minibatch steps is sample-efficient, but after the first step the data come
 from an older policy. PPO corrects with the ratio ρ = π_new/π_old and *clips* it to
-[1 − ε, 1 + ε], so no token can move the policy far from the one that sampled it.
+[1 − ε, 1 + ε]: once a token's ratio has left that range in the direction its advantage
+favours, the token's gradient is zero. Clipping removes the incentive to move further, not the
+movement itself: one minibatch step can still carry a ratio past the range (the clip fraction
+counts such tokens; see `PPOConfig.lr`).
 
 **Advantages: GAE.** A value network V predicts the return from each state. Generalized
 advantage estimation (Schulman et al. 2016) mixes the one-step TD errors

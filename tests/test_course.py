@@ -1,17 +1,23 @@
-"""The course kit: the task registry, the handout it cuts, and the grader's round trip.
+"""The course kit: the task registry, the handout it cuts, its audit for give-aways, the
+grader's round trip and the Gradescope autograder, run end to end.
 
 This file is the instructor's: `minirmo handout` leaves it out of the student's copy. It writes
 one handout (about 6 s), collects its tests (about 9 s), grades it with one module solved (one
-pytest run in a subprocess, about 20 s) and once with a broken module (about 7 s), on 2 CPU
-cores.
+pytest run in a subprocess, about 20 s) and once with a broken module (about 7 s), audits it
+(about 4 s), and builds the autograder zip (about 5 s) and runs it on the reference, on a
+handout's stubs and on an empty submission (12 s, 20 s and 2 s), on 2 CPU cores.
 """
 
 import ast
+import copy
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -163,10 +169,13 @@ def test_handout_stubs_raise_their_task_and_keep_the_docstrings(student):
 
 
 def test_handout_leaves_out_instructor_files_and_adds_notebooks(student):
-    """No course tests or mutation benchmark in the handout; one .ipynb per tutorial."""
+    """No course tests, mutation benchmark or hidden tests in the handout; one .ipynb per
+    tutorial."""
     dest, _ = student
-    for path in handout.INSTRUCTOR_ONLY:
+    for path in [*handout.INSTRUCTOR_ONLY, "tests_hidden"]:
         assert not (dest / path).exists(), path
+    hidden = {p.name for p in (ROOT / "tests_hidden").glob("test_*.py")}
+    assert hidden and not hidden & {p.name for p in dest.rglob("*.py")}
     tutorials = sorted((ROOT / "tutorials").glob("*.py"))
     for tutorial in tutorials:
         notebook = json.loads((dest / "tutorials" / tutorial.with_suffix(".ipynb").name)
@@ -223,6 +232,120 @@ def _env(package_root: Path) -> dict:
     """The environment for a subprocess that must import minirmo from `package_root`."""
     import os
     return {**os.environ, "PYTHONPATH": str(package_root), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+# --- the handout gives nothing away -----------------------------------------------------------
+#
+# A give-away is code in the handout that states a task's answer: a test oracle that passes the
+# task when pasted in, or a module that computes the same thing in plain sight. The audit takes
+# every expression of each task's reference solution that could carry an answer, and looks for
+# it in every Python file of a handout. An expression counts in two forms:
+#
+#   exact: arithmetic on at least two variables, e.g. `gamma * lam` (GAE's decay), a library
+#          call named by its function alone (`F.logsigmoid` and `nn.functional.logsigmoid`
+#          both read `logsigmoid`);
+#   shape: at least three operations or calls, one of them a call, whatever the calls'
+#          arguments, e.g. `-logsigmoid(_).mean()` (the Bradley–Terry loss, whatever its margin).
+
+LIBRARIES = {"torch", "nn", "F", "np", "numpy", "math"}
+ARITHMETIC = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp)
+
+# What the audit finds in a handout that is not a give-away, and why: {(task, expression, file)}.
+EXEMPT = {
+    # fit_bon's test scans R_bon on a grid up to its second zero α/β, read off the form itself
+    # (task 3.1's statement); the peak, α/(2β), is not in it.
+    ("3.2", "alpha / beta", "tests/test_fit.py"): "the grid's end, R_bon's second zero",
+}
+
+# DPO's loss as it read at cf98080, restating task 4.1's answer (issue 22).
+DPO_BEFORE = """
+def dpo_loss(logratio_chosen, logratio_rejected, beta):
+    margin = logratio_chosen - logratio_rejected  # (pairs,)
+    return -F.logsigmoid(beta * margin).mean()
+"""
+
+
+class _Canonical(ast.NodeTransformer):
+    """A library call named by its function alone; with `wildcard`, every call's arguments `_`."""
+
+    def __init__(self, wildcard: bool):
+        self.wildcard = wildcard
+
+    def visit_Call(self, call):
+        self.generic_visit(call)
+        root = call.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(call.func, ast.Attribute) and getattr(root, "id", None) in LIBRARIES:
+            call.func = ast.Name(call.func.attr, ast.Load())
+        if self.wildcard:
+            call.args, call.keywords = [ast.Name("_", ast.Load()) for _ in call.args], []
+        return call
+
+
+def _expressions(tree) -> dict[str, ast.expr]:
+    """{text: first node} of the expressions of `tree` that could carry an answer."""
+    found = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.expr):
+            continue
+        exact = _Canonical(wildcard=False).visit(copy.deepcopy(node))
+        names = {n.id for n in ast.walk(exact) if isinstance(n, ast.Name)} - LIBRARIES
+        if len(names) >= 2 and any(isinstance(n, ARITHMETIC) for n in ast.walk(exact)):
+            found.setdefault(ast.unparse(exact), node)
+        shape = _Canonical(wildcard=True).visit(copy.deepcopy(node))
+        operations = [n for n in ast.walk(shape) if isinstance(n, (*ARITHMETIC, ast.Call))]
+        if len(operations) >= 3 and any(isinstance(n, ast.Call) for n in operations):
+            found.setdefault(ast.unparse(shape), node)
+    return found
+
+
+def _answers() -> dict[str, set[str]]:
+    """{task id: the expressions of its reference solution regions}."""
+    answers = {}
+    for regions in _solution_regions().values():
+        for region in regions:
+            tree = ast.parse(textwrap.dedent("\n".join(region.lines)))
+            answers.setdefault(region.task_id, set()).update(_expressions(tree))
+    return answers
+
+
+def giveaways(folder: Path) -> dict[tuple[str, str, str], int]:
+    """{(task id, expression, file): line} for every answer expression in `folder`'s Python
+    files; where one found expression holds another of the same task, only the outer one."""
+    answers, found = _answers(), {}
+    for file in sorted(folder.rglob("*.py")):
+        expressions = _expressions(ast.parse(file.read_text(encoding="utf-8")))
+        for task, answer in answers.items():
+            nodes = [expressions[text] for text in sorted(answer & set(expressions))]
+            inner = {id(n) for outer in nodes for n in ast.walk(outer) if n is not outer}
+            for text in sorted(answer & set(expressions)):
+                if id(expressions[text]) not in inner:
+                    key = (task, text, file.relative_to(folder).as_posix())
+                    found.setdefault(key, expressions[text].lineno)
+    return found
+
+
+def test_handout_gives_no_task_away(student):
+    """No Python file of the handout holds an expression of a task's reference solution, but
+    for the exemptions listed, with their reasons, in EXEMPT (each still found: none is stale)."""
+    dest, _ = student
+    found = giveaways(dest)
+    leaks = {f"{file}:{line}: task {task}: {text}" for (task, text, file), line in found.items()
+             if (task, text, file) not in EXEMPT}
+    assert not leaks, "give-aways in the handout:\n" + "\n".join(sorted(leaks))
+    assert set(EXEMPT) <= set(found), f"stale exemptions: {set(EXEMPT) - set(found)}"
+
+
+def test_handout_audit_catches_the_oracle_and_the_loss_it_was_written_for(tmp_path):
+    """The audit flags GAE's plain loop (now a hidden test) and DPO's loss as it read before
+    it called the Bradley–Terry loss: each as the task it gives away."""
+    (tmp_path / "tests").mkdir()
+    shutil.copyfile(ROOT / "tests_hidden" / "test_hidden_ppo.py", tmp_path / "tests" / "t.py")
+    (tmp_path / "dpo.py").write_text(DPO_BEFORE, encoding="utf-8")
+    found = giveaways(tmp_path)
+    assert ("5.1", "gamma * lam", "tests/t.py") in found, found
+    assert ("4.1", "-logsigmoid(_).mean()", "dpo.py") in found, found
 
 
 # --- the round trip: a task fails on its stub and passes once its reference code is in --------
@@ -284,6 +407,96 @@ def test_grade_command_passes_its_options_on(capsys):
     with pytest.raises(SystemExit):
         cli.main(["grade", str(ROOT), "--tasks", "2.1,7.7"])
     assert "tasks: unknown task '7.7'" in capsys.readouterr().err
+
+
+def test_hidden_tests_that_are_not_a_folder_of_tests_or_clash_with_the_spec_are_refused(
+        tmp_path, capsys):
+    """`minirmo grade --hidden` of a folder without test files is a usage error naming hidden;
+    a hidden test file named like one of the spec's is refused, naming both."""
+    with pytest.raises(SystemExit):
+        cli.main(["grade", str(ROOT), "--hidden", str(tmp_path)])
+    assert f"hidden: {tmp_path} is not a folder holding test_*.py files" in capsys.readouterr().err
+    (tmp_path / "test_kl.py").write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^hidden: .*test_kl\.py has the name of a test file"):
+        grade.grade(ROOT, tmp_path / "out", task_ids=["1.1"], hidden=tmp_path)
+
+
+# --- the Gradescope autograder: built, unzipped into a temporary root, run end to end --------
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory):
+    """`minirmo autograder course.zip` from this checkout (its tests_hidden/ included)."""
+    out = tmp_path_factory.mktemp("autograder") / "course.zip"
+    result = subprocess.run([sys.executable, "-m", "minirmo", "autograder", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "3 hidden test files" in result.stdout, result.stdout
+    return out
+
+
+def _run_autograder(zip_path: Path, root: Path, package: Path | None) -> dict:
+    """Unzip the autograder into root/source, put `package` (a minirmo/ folder) in
+    root/submission, run root/source/run_autograder there and return its results.json."""
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    (root / "submission").mkdir()
+    if package is not None:
+        shutil.copytree(package, root / "submission" / "minirmo",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "MINIRMO_AUTOGRADER_ROOT": str(root), "PYTHONDONTWRITEBYTECODE": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # python3
+    result = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+
+
+def _entries_of(report: dict, task) -> list[dict]:
+    """The results.json tests of one task: its public tests' entry, and its hidden tests'."""
+    return [t for t in report["tests"] if t["name"].startswith(task.message)]
+
+
+def test_autograder_gives_the_reference_full_marks_hidden_tests_included(autograder_zip,
+                                                                          tmp_path):
+    """The reference package as the submission: every entry at full marks, a hidden-tests
+    entry (shown after publishing) for each task that has hidden tests, 100 of 100 in the
+    output students always see."""
+    report = _run_autograder(autograder_zip, tmp_path, ROOT / "minirmo")
+    assert report["score"] == report["max_score"] == sum(t.weight for t in TASKS), report
+    assert all(t["score"] == t["max_score"] for t in report["tests"]), report["tests"]
+    hidden = [t for t in report["tests"] if t["name"].endswith("(hidden tests)")]
+    assert {t["name"] for t in hidden} == {f"{BY_ID[i].message} (hidden tests)"
+                                           for i in ("1.2", "3.3", "5.1")}
+    assert {t["visibility"] for t in hidden} == {"after_published"}
+    assert report["output"].endswith("total score: 100 of 100"), report["output"][-300:]
+
+
+def test_autograder_gives_a_stub_submission_zero_per_task_with_its_message(autograder_zip,
+                                                                            tmp_path):
+    """The handout's own package (every task a stub) as the submission: each task scores 0,
+    hidden tests included, and says it is not implemented with its own message."""
+    stubs = tmp_path / "stubs"
+    with zipfile.ZipFile(autograder_zip) as archive:
+        archive.extractall(stubs)
+    report = _run_autograder(autograder_zip, tmp_path / "root", stubs / "spec" / "minirmo")
+    assert report["score"] == 0 and report["max_score"] == sum(t.weight for t in TASKS)
+    for task in TASKS:
+        entries = _entries_of(report, task)
+        assert entries and all(t["score"] == 0 for t in entries), (task.id, entries)
+        assert sum(t["max_score"] for t in entries) == pytest.approx(task.weight, abs=1e-3)
+        assert all(t["output"].startswith("not implemented") for t in entries), entries
+        assert any(task.message in t["output"] for t in entries), (task.id, entries)
+
+
+def test_autograder_without_a_package_scores_every_task_zero_saying_why(autograder_zip,
+                                                                        tmp_path):
+    """A submission with no minirmo/ package: every task 0 of its points, "error", and the
+    output says what to submit."""
+    report = _run_autograder(autograder_zip, tmp_path, None)
+    assert report["score"] == 0 and report["max_score"] == sum(t.weight for t in TASKS)
+    assert [t["name"] for t in report["tests"]] == [t.message for t in TASKS]
+    assert all(t["output"].startswith("error: no minirmo/ package") for t in report["tests"])
 
 
 # --- grading's inputs --------------------------------------------------------------------------

@@ -294,15 +294,22 @@ def test_r_squared_has_exact_values():
 @settings(deadline=None, max_examples=50)
 @given(st.lists(st.floats(-100, 100), min_size=2, max_size=20), seeds,
        st.floats(1e-6, 1e6))
-def test_r_squared_matches_its_definition_and_is_scale_free(y, seed, scale):
-    """R² equals 1 − Σ(y − ŷ)²/Σ(y − ȳ)² on any data, and scaling y and ŷ together keeps it."""
+def test_r_squared_is_quadratic_in_the_error_and_scale_free(y, seed, scale):
+    """On any data, 1 − R² grows with the square of the error (doubling ŷ − y multiplies it by
+    4), predicting the mean gives R² = 0, and scaling y and ŷ together keeps R².
+
+    (The definition written out would be task 3.3's answer: it is a hidden test.)
+    """
     y = np.array(y)
     assume(np.ptp(y) > 1e-6 * max(1.0, np.abs(y).max()))
-    y_hat = y + np.random.default_rng(seed).standard_normal(y.size)
-    expected = 1 - np.sum((y - y_hat) ** 2) / np.sum((y - y.mean()) ** 2)
-    tol = 1e-9 * max(1.0, abs(expected))
-    check_close("R²", r_squared(y, y_hat), expected, tol, "float64 sums of ≤ 20 squares")
-    check_close("R² scaled", r_squared(scale * y, scale * y_hat), expected, tol,
+    error = np.random.default_rng(seed).standard_normal(y.size)
+    once = r_squared(y, y + error)
+    tol = 1e-9 * max(1.0, abs(once))
+    check_close("1 − R² at twice the error", 1 - r_squared(y, y + 2 * error), 4 * (1 - once),
+                4 * tol, "float64 sums of ≤ 20 squares")
+    check_close("R² of the mean", r_squared(y, np.full(y.size, y.mean())), 0.0, 1e-9,
+                "float64 sums of ≤ 20 squares")
+    check_close("R² scaled", r_squared(scale * y, scale * (y + error)), once, tol,
                 "R² has no units")
 
 

@@ -172,10 +172,12 @@ for n in mc_ns:
 # Three cases:
 #
 # * (a) M equally likely distinct rewards: no ties, but only M outcomes. Close to the formula
-#   while n ≪ M; once n approaches M, best-of-n is nearly always the single best outcome,
-#   and the KL stops growing at log M.
+#   while n ≪ M. At n = M best-of-n returns the single best outcome only
+#   1 − (1 − 1/M)^M ≈ 1 − 1/e ≈ 63% of the time; at n = 5M about 99% of the time, and the KL
+#   levels off at log M.
 # * (b) two equally likely outcomes (say, a good and a bad answer): best-of-n can at most
-#   always return the good one, which has KL log 2. The formula passes log 2 at n = 4.
+#   always return the good one, which has KL log 2. The formula passes log 2 between n = 4
+#   and n = 5 (`bon_kl(4)` = 0.636, `bon_kl(5)` = 0.809, log 2 = 0.693).
 # * (c) a skewed distribution with ties: Zipf-like probabilities on 30 outcomes and only 5
 #   reward levels. As n grows π_n piles onto the top reward *level* (keeping π's proportions
 #   inside it), so the KL tends to −log P(R = r_max).

@@ -33,9 +33,12 @@
 #
 # *As a notebook:* open `tutorials/03_rm_size.ipynb` (written by `minirmo handout`, or by
 # `jupytext --to ipynb tutorials/03_rm_size.py`) in Jupyter, or upload it to Colab after `pip
-# install -e .` of the project there. *Time on a laptop CPU (2 cores):* 2 min 10 s from an empty
-# run folder (measured: it trains the policy, the gold and three proxies and runs best-of-n and
-# PPO), seconds once `runs/tiny` is warm; the `paper` preset 56 minutes (3 seeds, 2 cores).
+# install -e .` of the project there. *Time on a laptop CPU (2 cores):* from an empty run
+# folder it trains the policy, the gold and three proxies and runs best-of-n and PPO, a part of
+# what `minirmo reproduce --preset tiny --seed 0 --jobs 1` trains, so it takes less than that
+# command (timed in the README's table "How long each preset takes"); it took 2 min 10 s on
+# 2026-11-25, before the `tiny` preset moved to 1,000/4,000 comparisons. Seconds once
+# `runs/tiny` is warm. The `paper` preset: see the same table.
 
 # %%
 import os
@@ -63,16 +66,18 @@ T0 = time.time()
 # `RUN_DIR/cache/`; every later call (in this tutorial, in the next ones, or in
 # `minirmo reproduce` pointed at the same folder) loads it instead. Fast mode uses the
 # `test` preset (two proxy sizes, a few minutes to train from scratch); otherwise the `tiny`
-# preset at seed 0 (three sizes, the models of `minirmo reproduce --preset tiny`, about 3.5
-# minutes for one seed on a CPU core, found in `runs/tiny` if that command ran there). The
+# preset at seed 0 (three sizes, the models of `minirmo reproduce --preset tiny`, found in
+# `runs/tiny` if that command ran there). The
 # `paper` preset (eight sizes over 2.6 orders of magnitude, 56 minutes for 3 seeds) only when
 # asked: set `MINIRMO_PRESET=paper`, and point `MINIRMO_RUN_DIR` at a folder where
-# `minirmo reproduce --preset paper` already ran.
+# `minirmo reproduce --preset paper` already ran. On a GPU set `MINIRMO_DEVICE=cuda` (default
+# `cpu`; in a notebook, a first cell `%env MINIRMO_DEVICE=cuda`).
 
 # %%
 PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 56 min (3 seeds)
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
-run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
+DEVICE = os.environ.get("MINIRMO_DEVICE", "cpu")  # "cuda" on a GPU
+run = Run(get_preset(PRESET), RUN_DIR, DEVICE, progress=not FAST)
 MOST = run.preset.proxy_data[-1]  # the size study holds the data fixed at the most we have
 SIZES = run.preset.proxy_sizes
 PARAMS = [RewardModel(run.world, s).n_params for s in SIZES]  # an untrained model: no cost

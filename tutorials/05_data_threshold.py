@@ -17,12 +17,17 @@
 # every size improved with more data. (For scale: 0.686 at 2k against 0.655 at 8k. Human
 # preferences are noisy, so even good RMs stay close to chance in loss.)
 #
-# Why would there be a threshold at all, rather than a smooth improvement? A reward model
-# starts from random weights and must discover *which* features of a response matter before
-# it can weigh them. With few comparisons, the handful of informative features are buried
-# among thousands of spurious ones that fit the training pairs just as well, and the model
-# memorizes instead of generalizing: training loss falls, validation loss stays at ln 2.
-# Past some amount of data the true features win, and only then does more data pay.
+# Why would there be a threshold at all, rather than a smooth improvement? The paper does not
+# settle it, and its reward models do not start from scratch: each is a pretrained language
+# model with a new scalar head, so it already holds many features of a response and must
+# learn from the comparisons *which* of them matter. One reading: with few comparisons, the
+# handful of informative features are buried among thousands of others that fit the training
+# pairs just as well, and the model memorizes instead of generalizing: training loss falls,
+# validation loss stays at ln 2. Past some amount of data the informative features win, and
+# only then does more data pay. minirmo's proxies, unlike the paper's, start from random
+# weights in every shipped preset (a small transformer with no pretraining, unless a preset
+# sets `pretrain`), so they must build their features from the comparisons too; keep that
+# difference in mind when you compare the two thresholds.
 #
 # Here we measure the same curve for minirmo's proxies, and ask what the threshold looks
 # like in a world that is much simpler, and much less noisy, than human preferences.
@@ -30,8 +35,9 @@
 # *As a notebook:* open `tutorials/05_data_threshold.ipynb` (written by `minirmo handout`, or by
 # `jupytext --to ipynb tutorials/05_data_threshold.py`) in Jupyter, or upload it to Colab after
 # `pip install -e .` of the project there. *Time on a laptop CPU (2 cores):* 31 s after
-# Tutorials 3 and 4 in the same run folder (measured: six small proxies on 250 and 500 pairs);
-# from an empty folder add their 2.5 minutes.
+# Tutorials 3 and 4 in the same run folder (measured 2026-11-25, before the `tiny` preset moved
+# to 1,000/4,000 comparisons: six small proxies on 250 and 500 pairs); from an empty folder add
+# theirs.
 
 # %%
 import math
@@ -66,12 +72,14 @@ LN2 = math.log(2)
 # We use those. The `paper` preset's grid already spans 250 to 32,000 comparisons. The `test`
 # and `tiny` presets only have two data sizes (1,000 and 4,000), so we also train each proxy
 # size on 250 and 500: `run.proxy(size, pairs)` takes any number of pairs, and caches the
-# result like every other model.
+# result like every other model. (`MINIRMO_PRESET`, `MINIRMO_RUN_DIR` and `MINIRMO_DEVICE`
+# choose the preset, the folder and the device as in Tutorial 3: `cuda` on a GPU.)
 
 # %%
 PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 56 min (3 seeds)
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
-run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
+DEVICE = os.environ.get("MINIRMO_DEVICE", "cpu")  # "cuda" on a GPU
+run = Run(get_preset(PRESET), RUN_DIR, DEVICE, progress=not FAST)
 rows = [r for r in studies.rm_rows([run]) if r["rm"] == "proxy"]
 EXTRA = [n for n in (250, 500) if n not in run.preset.proxy_data]
 for size in run.preset.proxy_sizes:

@@ -34,8 +34,8 @@
 # *As a notebook:* open `tutorials/06_rl_vs_bon.ipynb` (written by `minirmo handout`, or by
 # `jupytext --to ipynb tutorials/06_rl_vs_bon.py`) in Jupyter, or upload it to Colab after `pip
 # install -e .` of the project there. *Time on a laptop CPU (2 cores):* 19 s after Tutorials 3
-# to 5 in the same run folder (measured: their PPO runs are cached); from an empty folder add
-# the 3 minutes of Tutorials 3 to 5.
+# to 5 in the same run folder (measured 2026-11-25, before the `tiny` preset moved to
+# 1,000/4,000 comparisons: their PPO runs are cached); from an empty folder add theirs.
 
 # %%
 import os
@@ -61,14 +61,16 @@ T0 = time.time()
 # %% [markdown]
 # ## The run
 #
-# Same run folder as Tutorials 3–5 (`MINIRMO_RUN_DIR`). Best-of-n over the whole grid, then
+# Same run folder as Tutorials 3–5 (`MINIRMO_RUN_DIR`; `MINIRMO_PRESET` and
+# `MINIRMO_DEVICE=cuda`, for a GPU, as there). Best-of-n over the whole grid, then
 # PPO without a KL penalty against every proxy size on the most data; we compare the two
 # on the proxies trained on the most data.
 
 # %%
 PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 56 min (3 seeds)
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
-run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
+DEVICE = os.environ.get("MINIRMO_DEVICE", "cpu")  # "cuda" on a GPU
+run = Run(get_preset(PRESET), RUN_DIR, DEVICE, progress=not FAST)
 MOST = run.preset.proxy_data[-1]
 bon_rows = [r for r in studies.bon_rows([run]) if r["rm_data"] == MOST]
 rl_rows = studies.rl_rows([run])
@@ -220,12 +222,13 @@ PRAISE = set(PRAISE_WORDS)
 
 
 def encode(texts):
-    """Decoded samples back to padded token ids (batch, prompt_len + max_len)."""
+    """Decoded samples back to padded token ids (batch, prompt_len + max_len), on the run's
+    device (where the reward models are)."""
     ids = torch.full((len(texts), world.prompt_len + world.max_len), tok.pad_id)
     for i, text in enumerate(texts):
         row = tok.encode(text)
         ids[i, : len(row)] = torch.tensor(row)
-    return ids
+    return ids.to(world.device)
 
 
 print(f"PPO against the {proxy_rm.n_params:,}-param proxy ({MOST:,} comparisons):")

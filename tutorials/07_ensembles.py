@@ -71,16 +71,19 @@ T0 = time.time()
 # split and the order of its batches. Label noise is a study axis: one uniform draw per
 # comparison, and noise level p flips the pairs whose draw is below p. So 25% noise flips a
 # quarter of the pairs, and a member at 25% noise starts from the same weights and sees the
-# same batches as at 0%: the flips are the only difference.
+# same batches as at 0%: the flips are the only difference. (`MINIRMO_PRESET`,
+# `MINIRMO_RUN_DIR` and `MINIRMO_DEVICE` choose the preset, the folder and the device as in
+# Tutorial 3: `cuda` on a GPU.)
 
 # %%
 PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
+DEVICE = os.environ.get("MINIRMO_DEVICE", "cpu")  # "cuda" on a GPU
 preset = get_preset(PRESET)
 config = EnsembleConfig(members=3 if FAST else 5, label_noise=(0.0, 0.25), uwo_lambda=1.0)
 if FAST:  # a few PPO steps: enough to run every line, not to overoptimize
     preset = replace(preset, ppo=replace(preset.ppo, steps=3, batch_size=64, minibatch_size=32))
-run = Run(replace(preset, ensembles=config), RUN_DIR, progress=not FAST)
+run = Run(replace(preset, ensembles=config), RUN_DIR, DEVICE, progress=not FAST)
 config = run.preset.ensemble_study  # the preset fills in the size and the number of pairs
 print(f"{config.members} members of {config.size} on {config.pairs:,} comparisons, "
       f"label noise {config.label_noise}, UWO lambda {config.uwo_lambda}")

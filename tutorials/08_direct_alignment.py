@@ -104,11 +104,14 @@ print(f"IPO at beta 0.01: its loss is 0 only at margin 1/(2 beta) = {1 / (2 * 0.
 # `studies.dpo_rows` does this for every loss and β of the preset (`dpo_losses`,
 # `dpo_betas`), and `studies.dpo_frontier_rows` gives best-of-n and PPO against the
 # largest proxy trained on the same comparisons, to draw them side by side.
+# (`MINIRMO_PRESET`, `MINIRMO_RUN_DIR` and `MINIRMO_DEVICE` choose the preset, the folder and
+# the device as in Tutorial 3: `cuda` on a GPU.)
 
 # %%
 PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
-run = Run(get_preset(PRESET), RUN_DIR, progress=not FAST)
+DEVICE = os.environ.get("MINIRMO_DEVICE", "cpu")  # "cuda" on a GPU
+run = Run(get_preset(PRESET), RUN_DIR, DEVICE, progress=not FAST)
 rows = studies.dpo_rows([run])
 frontier = studies.dpo_frontier_rows([run])
 curves = analysis.group(rows, "loss", "beta")

@@ -26,7 +26,7 @@
 # decide the curves. Here we meet the traps, measure how rare each is,
 # and then watch three hand-made proxies of growing *capacity* run best-of-n against them:
 # the more a proxy can represent, the fewer traps it falls for, and the later it peaks.
-# That gradual "how many traps a proxy sees through" is what the learned reward models of the
+# That gradual "how many traps a proxy can represent" is what the learned reward models of the
 # paper preset are meant to show as a law.
 #
 # *As a notebook:* open `tutorials/09_graded_traps.ipynb` (written by `minirmo handout`, or by
@@ -186,9 +186,14 @@ fig.savefig(OUT / "09_graded_traps.png", dpi=120)
 # %% [markdown]
 # What to see (printed above): the bag-of-words proxy falls for gushing, stuffing, spam and
 # rambling, and its curve peaks at a small n and falls below where it started. The class
-# counts see through all but repeated praise and stacking, and rise to n = N; the richest
-# proxy falls for none. (With only three proxies this is still a few steps, not a law: the
-# law needs many sizes, each seeing through a few more traps a little better.) A learned
+# counts can represent gushing in total, stuffing and rambling, and their top samples avoid
+# all three; they cannot represent spam, repeated praise or stacking (a third use of one word
+# and a pile-up of intensifiers are invisible to a count of classes), and of these their top
+# samples fall only into gushing by repeated praise. That they do not fall into spam or
+# stacking is not seeing through them: their search is simply not drawn there. Their curve
+# rises to n = N; the richest proxy, which represents every trap, falls for none. (With only
+# three proxies this is still a few steps, not a law: the law needs many sizes, each
+# representing a few more traps a little better.) A learned
 # reward model's capacity and data play the role of the feature sets: the paper preset trains
 # eight proxy sizes in this world and fits α and β against their size
 # (`minirmo reproduce --preset paper`, or quickly `python benchmarks/scaling_probe.py

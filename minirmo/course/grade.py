@@ -17,11 +17,19 @@ and scores weight × (tests passed / tests), so a task with 8 of 10 properties r
 The weights default to `minirmo.course.tasks.TASKS` and can be overridden by a JSON file
 {"2.1": 10, ...}. Two report files are written: the JUnit XML of the pytest run and a
 Gradescope-style ``results.json`` ({"score", "max_score", "tests": [{"name", "score",
-"max_score", "status", "output"}], ...}).
+"max_score", "status", "output", "visibility"}], ...}).
+
+**Hidden tests.** `grade(..., hidden=FOLDER)` also runs the instructor's test files in FOLDER
+(`tests_hidden/` in a source checkout; never in a handout), copied beside the spec's tests so
+they share its helpers. They carry the same task markers and count like any other test of
+their task. In results.json each task with hidden tests gets a second entry, "Task X.Y: …
+(hidden tests)", worth their share of its points and shown to students only once grades are
+published; the top-level "output", which students always see, states the total with them.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,7 +95,9 @@ class TaskResult:
     passed: int
     status: str  # "passed", "failed", "not implemented", "no tests" or "error"
     output: str  # the failing tests and their messages
-    records: dict = field(default_factory=dict)  # {test node id: outcome, message}
+    records: dict = field(default_factory=dict)  # {test node id: outcome, message, hidden}
+    hidden: int = 0  # of `tests`, how many are hidden tests
+    hidden_passed: int = 0  # of `passed`, how many are hidden tests
 
     @property
     def score(self) -> float:
@@ -121,8 +131,18 @@ def load_weights(path=None) -> dict[str, float]:
     return weights
 
 
-def _prepare(submission: Path, spec: Path, work: Path, tasks) -> list[str]:
-    """Copy the student's package and the grader's task tests into `work`; return test files."""
+def hidden_files(hidden) -> list[Path]:
+    """The test files (test_*.py) of the hidden-tests folder `hidden`; ValueError naming hidden
+    if it is not a folder or holds none."""
+    files = sorted(Path(hidden).glob("test_*.py")) if Path(hidden).is_dir() else []
+    if not files:
+        raise ValueError(f"hidden: {hidden} is not a folder holding test_*.py files")
+    return files
+
+
+def _prepare(submission: Path, spec: Path, work: Path, tasks, hidden=None) -> list[str]:
+    """Copy the student's package, the grader's task tests and the hidden test files (into
+    tests/, beside the spec's helpers) into `work`; return the test files, hidden ones last."""
     shutil.copytree(submission / "minirmo", work / "minirmo",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (work / "tests").mkdir()
@@ -131,19 +151,27 @@ def _prepare(submission: Path, spec: Path, work: Path, tasks) -> list[str]:
                if not p.name.startswith("test_")]  # conftest.py and the tests' own helpers
     for name in [*helpers, *files]:
         shutil.copyfile(spec / name, work / name)
+    for path in hidden_files(hidden) if hidden is not None else []:
+        if (spec / "tests" / path.name).exists():
+            raise ValueError(f"hidden: {path} has the name of a test file of the spec, "
+                             f"{spec / 'tests' / path.name}; rename it")
+        shutil.copyfile(path, work / "tests" / path.name)
+        files.append(f"tests/{path.name}")
     shutil.copyfile(spec / "pyproject.toml", work / "pyproject.toml")  # the markers
     (work / "_minirmo_grading.py").write_text(PLUGIN, encoding="utf-8")
     return files
 
 
-def run_tests(submission, spec=None, tasks=TASKS, timeout: float = 900, junit=None):
+def run_tests(submission, spec=None, tasks=TASKS, timeout: float = 900, junit=None,
+              hidden=None):
     """Run the task tests of `tasks` on the package in `submission`; return per-test records.
 
     submission: a folder holding the student's `minirmo/` package.
     spec:       the checkout whose tests are the specification (default: this package's).
     junit:      where to write the JUnit XML of the run (default: nowhere).
-    Returns ({test node id: {"tasks", "outcome", "message"}}, pytest's output). If pytest runs
-    past `timeout` seconds, every test it did not finish reads "not run".
+    hidden:     a folder of hidden test files to run too (default: none).
+    Returns ({test node id: {"tasks", "outcome", "message", "hidden"}}, pytest's output). If
+    pytest runs past `timeout` seconds, every test it did not finish reads "not run".
     """
     submission = Path(submission)
     if not (submission / "minirmo" / "__init__.py").is_file():
@@ -151,7 +179,8 @@ def run_tests(submission, spec=None, tasks=TASKS, timeout: float = 900, junit=No
     spec = Path(spec) if spec is not None else project_root()
     with tempfile.TemporaryDirectory(prefix="minirmo_grade_") as tmp:
         work = Path(tmp)
-        files = _prepare(submission, spec, work, tasks)
+        files = _prepare(submission, spec, work, tasks, hidden)
+        secret = {f"tests/{p.name}" for p in hidden_files(hidden)} if hidden is not None else set()
         log = work / "grade_log.json"
         xml = work / "junit.xml"
         command = [sys.executable, "-m", "pytest", "-p", "_minirmo_grading", "-p",
@@ -168,6 +197,12 @@ def run_tests(submission, spec=None, tasks=TASKS, timeout: float = 900, junit=No
         except subprocess.TimeoutExpired as err:
             output = f"pytest ran past {timeout} s and was stopped\n{err.stdout or ''}"
         records = json.loads(log.read_text(encoding="utf-8")) if log.is_file() else {}
+        for node, record in records.items():
+            record["hidden"] = node.split("::")[0] in secret
+            if record["hidden"] and record["outcome"] == "collection error":  # whose tests?
+                text = (work / node.split("::")[0]).read_text(encoding="utf-8")
+                record["tasks"] = sorted({f"{a}.{b}" for a, b in
+                                          re.findall(r"mark\.task_(\d+)_(\d+)", text)})
         if junit is not None and xml.is_file():
             shutil.copyfile(xml, junit)
     return records, output
@@ -177,13 +212,14 @@ def summarize(records: dict, weights: dict[str, float], tasks=TASKS) -> list[Tas
     """One `TaskResult` per task from the per-test records of `run_tests`."""
     results = []
     for task in tasks:
-        mine = {node: r for node, r in records.items() if task.id in r["tasks"]}
+        broken = {node: r for node, r in records.items() if r["outcome"] == "collection error"
+                  and (node == task.tests or task.id in r["tasks"])}
+        mine = {} if broken else {node: r for node, r in records.items()
+                                  if task.id in r["tasks"]}
         passed = sum(r["outcome"] == "passed" for r in mine.values())
         failing = {node: r for node, r in mine.items() if r["outcome"] != "passed"}
-        broken = records.get(task.tests, {})
-        if broken.get("outcome") == "collection error":
-            status = "error"
-            failing = {task.tests: broken}
+        if broken:  # a test file of the task does not import: the task scores 0
+            status, failing = "error", broken
         elif not mine:
             status = "no tests"
         elif not failing:
@@ -194,9 +230,11 @@ def summarize(records: dict, weights: dict[str, float], tasks=TASKS) -> list[Tas
             status = "failed"
         output = "\n".join(f"{node.split('::')[-1]}: {r['outcome']}: {r['message']}".strip()
                            for node, r in failing.items())
+        hidden = [r for r in mine.values() if r.get("hidden")]
         results.append(TaskResult(task, weights[task.id], len(mine), passed, status,
                                   f"{passed}/{len(mine)} tests passed" + (
-                                      f"\n{output}" if output else ""), mine))
+                                      f"\n{output}" if output else ""), mine, len(hidden),
+                                  sum(r["outcome"] == "passed" for r in hidden)))
     return results
 
 
@@ -210,36 +248,71 @@ def table(results: list[TaskResult]) -> str:
                      f"{r.status:<15} {r.score:>5.1f}/{r.weight:<5g}")
     total, most = sum(r.score for r in results), sum(r.weight for r in results)
     lines.append(f"{'total':<5} {'':<{width}} {'':>5} {'':>6}  {'':<15} {total:>5.1f}/{most:<5g}")
+    hidden = sum(r.hidden for r in results)
+    if hidden:
+        lines.append(f"the tests and scores include {hidden} hidden tests, "
+                     f"{sum(r.hidden_passed for r in results)} of them passed")
     return "\n".join(lines)
 
 
+def _entries(r: TaskResult) -> list[dict]:
+    """A task's Gradescope tests: one for its public tests and, if it has hidden tests, one for
+    those (shown once grades are published), each worth its share of the task's points."""
+    if not r.hidden:
+        return [{"name": r.task.message, "score": round(r.score, 4), "max_score": r.weight,
+                 "status": "passed" if r.status == "passed" else "failed",
+                 "output": f"{r.status}: {r.output}", "visibility": "visible"}]
+    entries = []
+    for hidden, name, visibility in ((False, r.task.message, "visible"),
+                                     (True, f"{r.task.message} (hidden tests)",
+                                      "after_published")):
+        mine = {node: rec for node, rec in r.records.items() if rec.get("hidden") == hidden}
+        passed = sum(rec["outcome"] == "passed" for rec in mine.values())
+        failing = "\n".join(f"{node.split('::')[-1]}: {rec['outcome']}: {rec['message']}"
+                             for node, rec in mine.items() if rec["outcome"] != "passed")
+        entries.append({"name": name, "score": round(r.weight * passed / r.tests, 4),
+                        "max_score": round(r.weight * len(mine) / r.tests, 4),
+                        "status": "passed" if passed == len(mine) else "failed",
+                        "output": f"{r.status}: {passed}/{len(mine)} tests passed"
+                                  + (f"\n{failing}" if failing else ""),
+                        "visibility": visibility})
+    return entries
+
+
 def gradescope(results: list[TaskResult], seconds: float) -> dict:
-    """The Gradescope autograder's results.json for these results."""
+    """The Gradescope autograder's results.json for these results.
+
+    Gradescope hides a submission's total from students while any of its tests is hidden, so
+    the top-level "output", which they always see, ends with the total.
+    """
+    score, most = round(sum(r.score for r in results), 4), sum(r.weight for r in results)
     return {
-        "score": round(sum(r.score for r in results), 4),
-        "max_score": sum(r.weight for r in results),
+        "score": score,
+        "max_score": most,
         "execution_time": round(seconds, 1),
-        "output": table(results),
-        "tests": [{"name": r.task.message, "score": round(r.score, 4), "max_score": r.weight,
-                   "status": "passed" if r.status == "passed" else "failed",
-                   "output": f"{r.status}: {r.output}"} for r in results],
+        "output": f"{table(results)}\ntotal score: {score:g} of {most:g}",
+        "tests": [entry for r in results for entry in _entries(r)],
     }
 
 
 def grade(submission, out=None, weights=None, task_ids=None, spec=None,
-          timeout: float = 900) -> list[TaskResult]:
+          timeout: float = 900, hidden=None) -> list[TaskResult]:
     """Grade the package in `submission`; write junit.xml and results.json into `out`.
 
     out: report folder (default: SUBMISSION/grading). weights: a JSON file of points per task
     (see `load_weights`). task_ids: grade only these tasks (e.g. ["2.1", "2.2"] for one
-    week's assignment). spec: the checkout whose tests are the specification.
+    week's assignment). spec: the checkout whose tests are the specification. hidden: a folder
+    of hidden test files that count too (e.g. tests_hidden).
     """
     tasks = TASKS if not task_ids else tuple(_task(t) for t in task_ids)
     points = load_weights(weights)
+    if hidden is not None:
+        hidden_files(hidden)  # a bad folder is a usage error before anything runs
     out = Path(out) if out is not None else Path(submission) / "grading"
     out.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    records, output = run_tests(submission, spec, tasks, timeout, junit=out / "junit.xml")
+    records, output = run_tests(submission, spec, tasks, timeout, junit=out / "junit.xml",
+                                hidden=hidden)
     results = summarize(records, points, tasks)
     if not records:  # pytest never got to run a test (a syntax error, a bad import): say why
         for r in results:
@@ -271,12 +344,16 @@ def add_command(commands) -> None:
                         help="comma-separated task ids to grade, e.g. 2.1,2.2 (default: all)")
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds before the test run is stopped (default: 900)")
+    parser.add_argument("--hidden", default=None, metavar="FOLDER",
+                        help="the instructor's hidden tests to run too, e.g. tests_hidden "
+                             "(default: none)")
     parser.set_defaults(course_command=_cmd_grade)
 
 
 def _cmd_grade(args) -> None:
     task_ids = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
     out = Path(args.out) if args.out else Path(args.dir) / "grading"
-    results = grade(args.dir, out, args.weights, task_ids, timeout=args.timeout)
+    results = grade(args.dir, out, args.weights, task_ids, timeout=args.timeout,
+                    hidden=args.hidden)
     print(table(results))
     print(f"wrote {out / 'junit.xml'} and {out / 'results.json'}")

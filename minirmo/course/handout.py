@@ -8,8 +8,9 @@ body, after its docstring and argument checks, and a comment line "# END SOLUTIO
 marker's indentation, so the signature, docstring and checks stay and the stub fails loudly
 with the task's name. `make_handout` copies the project (package, tests, tutorials, benchmarks,
 docs, README, pyproject) with every Python file stripped, leaves out what only the instructor
-needs (the course's own tests, the mutation benchmark), and writes a Jupyter notebook beside
-each tutorial. The copy installs with ``pip install -e ".[dev]"`` like the original.
+needs (the course's own tests, the mutation benchmark; the hidden tests in tests_hidden/ are
+not in INCLUDE, so never copied), and writes a Jupyter notebook beside each tutorial. The
+copy installs with ``pip install -e ".[dev]"`` like the original.
 
 The handout is cut from a source checkout of minirmo: the folder above the package, holding
 pyproject.toml, tests/ and tutorials/. An installed package carries `minirmo/` alone, so there
