@@ -76,6 +76,12 @@ TASKS = (
          "tests/test_ppo.py", 15, 4),
     Task("5.6", "the update diagnostics (clip fraction, approximate KL)", "minirmo/ppo.py",
          ("update_diagnostics",), "tests/test_ppo.py", 20, 4),
+    Task("6.1", "the leave-one-out advantages of RLOO", "minirmo/critic_free.py",
+         ("leave_one_out_advantages",), "tests/test_critic_free.py", 15, 4),
+    Task("6.2", "the group-normalized advantages of GRPO", "minirmo/critic_free.py",
+         ("group_normalized_advantages",), "tests/test_critic_free.py", 15, 4),
+    Task("6.3", "the loss of GRPO (clipped surrogate and k3 KL term)",
+         "minirmo/critic_free.py", ("grpo_loss",), "tests/test_critic_free.py", 20, 6),
 )
 
 BY_ID = {task.id: task for task in TASKS}
