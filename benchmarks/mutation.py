@@ -1,6 +1,6 @@
 """Mutation score of the course's spec: does a wrong implementation of each task fail its tests?
 
-    python benchmarks/mutation.py                 # kl, bon, fit, ppo, reward (about 20 min)
+    python benchmarks/mutation.py                 # kl, bon, fit, ppo, reward, critic_free
     python benchmarks/mutation.py kl bon          # some modules only
     python benchmarks/mutation.py --timeout 600 --max-children 2
 
@@ -8,9 +8,9 @@ For every module this copies the project into a scratch folder, runs mutmut 3 (`
 mutmut`) on it with only that module's fast tests and the device checks (tests/test_devices.py),
 and prints per module how many mutants were killed, how many survived, and how many of the
 survivors are judged equivalent (listed in EQUIVALENT below with the reason). The score is
-killed / (mutants − equivalent); a timeout counts as killed. For ppo and reward only the task
-functions count (`minirmo.course.tasks`): their trainers are exercised by slow end-to-end tests
-that a mutation run cannot afford.
+killed / (mutants − equivalent); a timeout counts as killed. For ppo, reward and critic_free
+only the task functions count (`minirmo.course.tasks`): their trainers are exercised by slow
+end-to-end tests that a mutation run cannot afford.
 
 mutmut runs with process_isolation = "forkserver": forking a process that has imported torch
 is not safe. Nothing here is timed; it is a measurement, printed, never a test.
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from minirmo.course.tasks import TASKS  # noqa: E402
 
-MODULES = ("kl", "bon", "fit", "ppo", "reward")
+MODULES = ("kl", "bon", "fit", "ppo", "reward", "critic_free")
 # modules whose every function counts; elsewhere only the task functions do
 WHOLE_MODULE = {"kl", "bon", "fit"}
 KILLED = {1, 3, 36, -24, 24, 152, 255}  # mutmut's exit codes for killed and timed out

@@ -25,6 +25,7 @@ from torch import nn
 
 from minirmo import bon
 from minirmo.bon import bon_estimate
+from minirmo.critic_free import group_normalized_advantages, grpo_loss, leave_one_out_advantages
 from minirmo.dpo import dpo_loss, implicit_accuracy, ipo_loss
 from minirmo.ensemble import OBJECTIVES, EnsembleConfig, combine, flip_labels
 from minirmo.fit import fit_bon
@@ -66,6 +67,9 @@ def inputs(device) -> dict:
         # best-of-n pools: (prompts, N) proxy and gold scores, continuous, so no ties
         "proxy": torch.randn(3, 64, generator=g, dtype=torch.float64),
         "gold": torch.randn(3, 64, generator=g, dtype=torch.float64),
+        # critic-free groups: (prompts, group size) scores, and one advantage per response
+        "group_scores": torch.randn(3, 4, generator=g),
+        "response_advantages": torch.randn(B, generator=g),
     }
     return {name: t.to(device) for name, t in tensors.items()} | {"host_mask": mask.numpy()}
 
@@ -88,6 +92,13 @@ RUNS_ON_META = {
                                         x["mask"].float(), 0.2), pytest.mark.task_5_3),
     "kl_penalty": (lambda x: [kl_penalty(x["logp"], x["logp_ref"], x["mask"], 0.1, estimator)
                               for estimator in ESTIMATORS], pytest.mark.task_5_4),
+    "leave_one_out_advantages": (lambda x: leave_one_out_advantages(x["group_scores"]),
+                                 pytest.mark.task_6_1),
+    "group_normalized_advantages": (lambda x: group_normalized_advantages(x["group_scores"]),
+                                    pytest.mark.task_6_2),
+    "grpo_loss": (lambda x: grpo_loss(x["logp"], x["logp_old"], x["logp_ref"],
+                                      x["response_advantages"], x["mask"].float(), 0.2, 0.1),
+                  pytest.mark.task_6_3),
     "combine": (lambda x: [combine(x["member_scores"], objective, 1.0)
                            for objective in OBJECTIVES], ()),
     "flip_labels": (lambda x: flip_labels(x["chosen"], x["rejected"], x["draws"], 0.25), ()),
