@@ -11,6 +11,7 @@ A small reproduction of *Scaling Laws for Reward Model Overoptimization*
     reward  reward models, Bradley-Terry training, gold and proxy recipes
     pretrain  the cheap verdict corpus, and a reward model's backbone pretrained on it
     ppo     PPO from scratch
+    critic_free  RLOO and GRPO from scratch: group baselines instead of a value network
     ensemble  reward-model ensembles (mean, worst case, uncertainty-weighted), label-noise flips
     dpo       DPO and IPO from scratch: preferences optimized with no reward model
     runs      the experiment layer: presets and `--set` overrides, one seed's artefact graph
