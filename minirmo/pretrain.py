@@ -87,7 +87,8 @@ def pretrain_backbone(world: World, size: RMConfig, corpus: dict, config: Pretra
     for _ in range(config.epochs):
         order = torch.randperm(len(texts), generator=generator).to(texts.device)
         for start in range(0, len(order) - config.batch_size + 1, config.batch_size):
-            batch = texts[order[start:start + config.batch_size]]  # (B, seq_len)
+            rows = order[start:start + config.batch_size]  # (B,)
+            batch = texts[rows]  # (B, seq_len)
             attention = batch != pad
             hidden = backbone(batch, attention_mask=attention).last_hidden_state  # (B, T, D)
             logits = hidden[:, P - 1:-1] @ backbone.wte.weight.T  # (B, max_len, vocab)
@@ -97,9 +98,9 @@ def pretrain_backbone(world: World, size: RMConfig, corpus: dict, config: Pretra
             mask = response_mask(responses, eos)
             lm_loss = (token_loss * mask).sum() / mask.sum()
             last = attention.sum(1) - 1  # (B,) the review's last real token
-            rating_logits = rating_head(hidden[torch.arange(len(batch)), last])  # (B, ratings)
-            rating_loss = nn.functional.cross_entropy(
-                rating_logits, ratings[order[start:start + config.batch_size]])
+            at_last = hidden[torch.arange(len(batch), device=batch.device), last]  # (B, D)
+            rating_logits = rating_head(at_last)  # (B, ratings)
+            rating_loss = nn.functional.cross_entropy(rating_logits, ratings[rows])
             loss = config.lm_weight * lm_loss + rating_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
