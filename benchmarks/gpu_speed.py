@@ -30,9 +30,13 @@ def rollouts_per_second(device: str, config: PPOConfig, seed: int) -> float:
     return config.batch_size / seconds
 
 
-def tiny_preset_seconds(device: str) -> float:
-    """Wall time of `minirmo reproduce --preset tiny` (its default seeds) from an empty folder."""
-    with tempfile.TemporaryDirectory(prefix="gpu_speed_tiny_") as out:
+def tiny_preset_seconds(device: str, out: str | None) -> float:
+    """Wall time of `minirmo reproduce --preset tiny` (its default seeds) into `out`, which must
+    be empty or absent (default: a temporary folder)."""
+    with tempfile.TemporaryDirectory(prefix="gpu_speed_tiny_") as scratch:
+        out = out or scratch
+        if Path(out).exists() and any(Path(out).iterdir()):
+            raise ValueError(f"out: {out} is not empty (its cache would skip the training)")
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "minirmo", "reproduce", "--preset", "tiny",
                         "--device", device, "--out", out], check=True,
@@ -46,6 +50,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="PPO steps to time (median)")
     parser.add_argument("--tiny", action="store_true",
                         help="also time `minirmo reproduce --preset tiny --device cuda`")
+    parser.add_argument("--out", default=None,
+                        help="keep the tiny run here (an empty folder; default: thrown away)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)  # one CPU thread, as the `minirmo` command uses
@@ -63,7 +69,7 @@ def main() -> None:
     print(f"  cuda ({torch.cuda.get_device_name()}): {gpu:7.0f} rollouts/s, {gpu / cpu:.1f}x "
           f"one CPU thread (target >= 5x: {'met' if gpu >= 5 * cpu else 'NOT met'})")
     if args.tiny:
-        seconds = tiny_preset_seconds("cuda")
+        seconds = tiny_preset_seconds("cuda", args.out)
         print(f"  minirmo reproduce --preset tiny --device cuda: {seconds:.0f} s from an empty "
               f"folder (target <= 120 s: {'met' if seconds <= 120 else 'NOT met'})")
 

@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--preset", default="test")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", default=None, help="run folder (default: runs/robust-PRESET)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="models trained at once, one process and thread each")
     args = parser.parse_args()
@@ -43,9 +44,9 @@ def main() -> None:
     torch.set_num_threads(1)  # as the `minirmo` command: the same bits as its runs
     table, start = {}, time.time()
     if args.jobs > 1:
-        prepare(seed_runs(preset, out, seeds=args.seeds), "findings", jobs=args.jobs)
+        prepare(seed_runs(preset, out, args.device, args.seeds), "findings", jobs=args.jobs)
     for seed in args.seeds:  # loads what the workers trained (or trains it, with --jobs 1)
-        runs = seed_runs(preset, out, seeds=[seed], progress=False)
+        runs = seed_runs(preset, out, args.device, [seed], progress=False)
         rows = {"rm": rm_rows(runs), "bon": bon_rows(runs), "rl": rl_rows(runs),
                 "kl_penalty": kl_penalty_rows(runs), "dpo": dpo_rows(runs)}
         if preset.ensembles is not None:
