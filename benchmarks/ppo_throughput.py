@@ -1,7 +1,8 @@
-"""Benchmark: PPO rollouts per second beside a floor measured in the same run.
+"""Benchmark: PPO, RLOO and GRPO rollouts per second, each beside its floor, in one run.
 
-Target: PPO takes at most 2x the floor. The floor is the work that PPO cannot avoid on the
-same model and batch, timed with the same building blocks:
+Targets: PPO takes at most 2x its floor; RLOO and GRPO, which have no value network, draw at
+least as many rollouts per second as PPO. A method's floor is the work it cannot avoid on the
+same model and batch, timed with the same building blocks (for PPO):
 
 * sampling the batch of responses (`minirmo.policy.sample`, KV cache);
 * one forward pass of the frozen reference policy over the batch (its log-probs);
@@ -9,14 +10,16 @@ same model and batch, timed with the same building blocks:
   through the value network (a copy of the policy's trunk with a scalar head).
 
 Everything else PPO does is overhead measured against it: the old policy's log-probs and
-values, the reward model, GAE, whitening, the optimizer and the bookkeeping.
+values, the reward model, GAE, whitening, the optimizer and the bookkeeping. RLOO's floor has
+one pass and GRPO's `epochs` passes, both through the policy alone. All three sample as many
+responses per step with the same minibatches (RLOO and GRPO in groups of 4 per prompt).
 
 The policy is untrained (PolicyConfig()) and the reward a freshly built RewardModel: the point
 is throughput, not learning. Timing runs single-threaded by default: the matrices are tiny,
 and on a shared 2-core machine two threads competing with other work are far slower and
 noisier than one. On a GPU (`--device cuda`) every time is taken once the GPU has finished.
 
-    python benchmarks/ppo_throughput.py              # 3 PPO steps, default PPOConfig
+    python benchmarks/ppo_throughput.py              # 3 steps of each, default configs
     python benchmarks/ppo_throughput.py --steps 5 --threads 2
     python benchmarks/ppo_throughput.py --device cuda
 """
@@ -31,6 +34,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # works from a plain checkout
+from minirmo.critic_free import GRPOConfig, RLOOConfig, train_grpo, train_rloo  # noqa: E402
 from minirmo.policy import PolicyConfig, build_policy, response_logprobs, sample  # noqa: E402
 from minirmo.ppo import PPOConfig, ValueNetwork, train_ppo  # noqa: E402
 from minirmo.reward import RewardModel, RMConfig  # noqa: E402
@@ -44,22 +48,24 @@ def finished(device: torch.device) -> float:
     return time.perf_counter()
 
 
-def ppo_seconds(world: World, config: PPOConfig, generator):
-    """(median seconds per step of a PPO run of `config` on `world.device`, its policy), after
-    a one-step run that warms up (first calls allocate memory and pick kernels)."""
+def ppo_seconds(world: World, config, generator, train=train_ppo):
+    """(median seconds per step of a run of `train` (PPO by default, or train_rloo or
+    train_grpo with their config) on `world.device`, its policy), after a one-step run that
+    warms up (first calls allocate memory and pick kernels)."""
     reward = RewardModel(world, RMConfig()).requires_grad_(False)
-    train_ppo(build_policy(world, PolicyConfig()), reward.score, world,
-              replace(config, steps=1), generator=generator)
+    train(build_policy(world, PolicyConfig()), reward.score, world, replace(config, steps=1),
+          generator=generator)
     policy = build_policy(world, PolicyConfig())
     stamps = [finished(world.device)]  # the callback stamps the end of every step
-    train_ppo(policy, reward.score, world, config, generator=generator,
-              callback=lambda record: stamps.append(finished(world.device)))
+    train(policy, reward.score, world, config, generator=generator,
+          callback=lambda record: stamps.append(finished(world.device)))
     return statistics.median(b - a for a, b in zip(stamps, stamps[1:], strict=False)), policy
 
 
-def floor_seconds(policy, world: World, config: PPOConfig, generator) -> float:
-    """Seconds for one step's unavoidable work: sample, reference forward, epochs x fwd+bwd."""
-    value_net = ValueNetwork(policy).to(world.device)
+def floor_seconds(policy, world: World, config, generator, passes: int, value: bool) -> float:
+    """Seconds for one step's unavoidable work: sample, reference forward, `passes` x fwd+bwd
+    over the batch in minibatches (through the value network too where `value`)."""
+    value_net = ValueNetwork(policy).to(world.device) if value else None
     reference = build_policy(world, PolicyConfig())
     reference.load_state_dict(policy.state_dict())
     reference.requires_grad_(False)
@@ -69,17 +75,17 @@ def floor_seconds(policy, world: World, config: PPOConfig, generator) -> float:
     sequences, _ = sample(policy, prompts, world.max_len, config.temperature, generator)
     with torch.no_grad():
         response_logprobs(reference, sequences, P, config.temperature)
-    for _ in range(config.epochs):
+    for _ in range(passes):
         for i in range(0, B, M):
             batch = sequences[i : i + M]
-            logp = response_logprobs(policy, batch, P, config.temperature)
-            (logp.sum() + value_net(batch, P).sum()).backward()
+            loss = response_logprobs(policy, batch, P, config.temperature).sum()
+            (loss + value_net(batch, P).sum() if value else loss).backward()
     return finished(world.device) - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=3, help="PPO steps to time")
+    parser.add_argument("--steps", type=int, default=3, help="steps of each method to time")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--seed", type=int, default=0)
@@ -89,21 +95,29 @@ def main() -> None:
     generator = torch.Generator().manual_seed(args.seed)
 
     world = World(None, args.device)
-    config = PPOConfig(steps=args.steps)
-    ppo, policy = ppo_seconds(world, config, generator)
-    floor_seconds(policy, world, config, generator)  # warm up the floor's path once
-    floor = statistics.median(floor_seconds(policy, world, config, generator)
-                              for _ in range(args.steps))
-
-    rate = config.batch_size / ppo
-    print(f"policy {sum(p.numel() for p in policy.parameters()):,} params, batch "
-          f"{config.batch_size}, {config.epochs} epochs of minibatch {config.minibatch_size}, "
-          f"max_len {world.max_len}, on {world.device}, {torch.get_num_threads()} thread(s)")
-    print(f"PPO   : {ppo:6.3f} s/step  {rate:7.0f} rollouts/s  (median of {args.steps} steps)")
-    print(f"floor : {floor:6.3f} s/step  {config.batch_size / floor:7.0f} rollouts/s  "
-          f"(median of {args.steps}: sample + reference fwd + epochs x fwd/bwd, policy + value)")
-    verdict = "OK" if ppo / floor <= 2 else "ABOVE TARGET"
-    print(f"ratio PPO/floor: {ppo / floor:.2f}x  (target <= 2x: {verdict})")
+    ppo = PPOConfig(steps=args.steps)
+    shared = dict(steps=args.steps, batch_size=ppo.batch_size, minibatch_size=ppo.minibatch_size)
+    methods = {  # name: (training loop, config, passes over the batch, value network?)
+        "PPO": (train_ppo, ppo, ppo.epochs, True),
+        "RLOO": (train_rloo, RLOOConfig(**shared), 1, False),
+        "GRPO": (train_grpo, GRPOConfig(**shared), GRPOConfig.epochs, False),
+    }
+    print(f"batch {ppo.batch_size} rollouts per step, minibatch {ppo.minibatch_size}, max_len "
+          f"{world.max_len}, on {world.device}, {torch.get_num_threads()} thread(s); median of "
+          f"{args.steps} steps each")
+    print(f"{'method':>6} {'s/step':>8} {'rollouts/s':>11} {'floor s/step':>13} "
+          f"{'floor rollouts/s':>17} {'ratio':>6}  floor")
+    for name, (train, config, passes, value) in methods.items():
+        seconds, policy = ppo_seconds(world, config, generator, train)
+        floor_seconds(policy, world, config, generator, passes, value)  # warm up the floor
+        floor = statistics.median(floor_seconds(policy, world, config, generator, passes, value)
+                                  for _ in range(args.steps))
+        what = (f"sample + reference fwd + {passes} x fwd/bwd"
+                + (", policy + value" if value else ", policy"))
+        print(f"{name:>6} {seconds:8.3f} {config.batch_size / seconds:11.0f} {floor:13.3f} "
+              f"{config.batch_size / floor:17.0f} {seconds / floor:5.2f}x  {what}")
+    print("target: PPO at most 2x its floor; RLOO and GRPO, critic-free, at least as many "
+          "rollouts/s as PPO")
 
 
 if __name__ == "__main__":
