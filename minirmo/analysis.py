@@ -17,8 +17,9 @@ import numpy as np
 from minirmo import fit
 
 CURVE = ("method", "rm_params", "rm_data")  # what identifies a curve, besides its seed
-FORMS = {"bon": (fit.fit_bon, fit.bon_form, fit.bon_peak),
-         "rl": (fit.fit_rl, fit.rl_form, fit.rl_peak)}
+RL_METHODS = ("rl", "rloo", "grpo")  # PPO's rows are "rl" (runs.studies.rl_method)
+FORMS = {"bon": (fit.fit_bon, fit.bon_form, fit.bon_peak)} | {
+    method: (fit.fit_rl, fit.rl_form, fit.rl_peak) for method in RL_METHODS}
 MEAN = "mean"  # the `seed` of a seed-mean row or fit
 
 
@@ -31,8 +32,9 @@ def group(rows, *keys) -> dict:
 
 
 def step_column(method: str) -> str:
-    """The column that orders a curve: n for best-of-n, the PPO (or DPO) step for RL (DPO)."""
-    return {"bon": "n", "rl": "step", "dpo": "step"}[method]
+    """The column that orders a curve: n for best-of-n, the step for RL (any algorithm) and
+    DPO."""
+    return "n" if method == "bon" else "step"
 
 
 def sqrt_kl(curve) -> np.ndarray:

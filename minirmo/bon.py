@@ -23,7 +23,10 @@ weights sum to 1 to float precision.
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
+
+from minirmo.kl import bon_kl_exact
 
 
 def _bon_weight_matrix(N: int, ns: torch.Tensor) -> torch.Tensor:
@@ -107,3 +110,41 @@ def bon_estimate(proxy, gold, ns: Sequence[int]) -> tuple[torch.Tensor, torch.Te
     weights = _bon_weight_matrix(N, ns.to(proxy.device))  # (K, N), on the scores' device
     return weights @ proxy_sorted, weights @ gold_sorted  # (K,), (K,)
     # END SOLUTION
+
+
+def pool_bon_kl(pool: torch.Tensor, proxy, ns: Sequence[int]) -> tuple[np.ndarray, float]:
+    """The exact KL of best-of-n at each n of `ns` with each prompt's pool as the reference
+    distribution, averaged over prompts; and the share of distinct responses in the pools.
+
+    pool:  (prompts, N, seq_len) token ids of N samples per prompt
+    proxy: (prompts, N) the proxy's score of each sample (it ranks them)
+    returns (kl (len(ns),) float64, distinct share in (0, 1])
+
+    A response drawn m times has probability m/N (`kl.bon_kl_exact`, ties broken uniformly).
+    The analytic log n − (n − 1)/n assumes a continuous reward; this is what it is on a pool,
+    with its repeats. Even a pool with no repeat is a uniform distribution over N outcomes,
+    whose best-of-n KL stays below log N, so at n near N this measures the pool as much as
+    the policy (compare it with `distinct_pool_kl`).
+    """
+    proxy = _as_scores(proxy, "proxy")
+    if pool.ndim != 3 or pool.shape[:2] != proxy.shape:
+        raise ValueError(f"pool must have shape (prompts, N, seq_len) with (prompts, N) = "
+                         f"{tuple(proxy.shape)}, got {tuple(pool.shape)}")
+    kls, distinct = [], 0
+    for responses, scores in zip(pool, proxy, strict=True):  # (N, seq_len), (N,)
+        _, which, counts = torch.unique(responses, dim=0, return_inverse=True,
+                                        return_counts=True)  # (N,), (K,) K distinct
+        # identical responses have identical scores: any one of them is its response's score
+        score = torch.zeros(len(counts), dtype=torch.float64, device=scores.device)
+        score = score.scatter(0, which, scores).cpu().numpy()  # (K,)
+        probs = (counts.double() / counts.sum()).cpu().numpy()  # (K,)
+        kls.append([bon_kl_exact(probs, score, n) for n in ns])
+        distinct += len(counts)
+    return np.mean(kls, axis=0), distinct / proxy.numel()
+
+
+def distinct_pool_kl(N: int, ns: Sequence[int]) -> np.ndarray:
+    """The exact best-of-n KL at each n of `ns` over N equally likely distinct outcomes: what
+    `pool_bon_kl` gives for a pool without repeats (below the analytic form as n nears N)."""
+    probs, ranks = np.full(N, 1.0 / N), np.arange(N, dtype=np.float64)
+    return np.array([bon_kl_exact(probs, ranks, n) for n in ns])

@@ -2,6 +2,7 @@
 
     minirmo bon --preset tiny --out runs/tiny          best-of-n against every proxy RM
     minirmo rl  --preset tiny --out runs/tiny          PPO against every proxy size (most data)
+    minirmo rl  --algorithm ppo rloo grpo ...          PPO, RLOO and GRPO side by side
     minirmo dpo --preset tiny --out runs/tiny          DPO and IPO: overoptimization with no RM
     minirmo ensembles --preset tiny --out runs/tiny    proxy ensembles against overoptimization
     minirmo reproduce --preset tiny --out runs/tiny    every study, CSV and figure of the paper
@@ -39,7 +40,7 @@ from minirmo.reproduce import (
     rl_command,
 )
 from minirmo.runs import overrides
-from minirmo.runs.presets import PRESETS, get_preset
+from minirmo.runs.presets import ALGORITHMS, PRESETS, get_preset
 from minirmo.runs.studies import seed_runs, write_config
 
 
@@ -47,7 +48,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="minirmo", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     bon = commands.add_parser("bon", help="best-of-n against every proxy RM of a preset")
-    rl = commands.add_parser("rl", help="PPO against every proxy size of a preset")
+    rl = commands.add_parser("rl", help="PPO (or RLOO, GRPO) against every proxy size")
+    rl.add_argument("--algorithm", nargs="+", choices=ALGORITHMS, default=["ppo"],
+                    metavar="ALGORITHM", help="ppo, rloo and/or grpo, each once, side by side "
+                    "(default: ppo, as in the paper)")
     rl.add_argument("--kl-coef", type=float, default=None,
                     help="per-token KL penalty coefficient (default: the preset's ppo.kl_coef, "
                          "0 in every shipped preset, as in the paper)")
@@ -90,6 +94,9 @@ def main(argv=None) -> None:
         except ValueError as err:
             parser.error(str(err))
     try:  # bad arguments are usage errors; anything later is a failure of the study
+        algorithms = tuple(getattr(args, "algorithm", ["ppo"]))
+        if len(set(algorithms)) != len(algorithms):
+            raise ValueError(f"algorithm: name each at most once, got {' '.join(algorithms)}")
         if (getattr(args, "kl_coef", None) or 0.0) < 0:
             raise ValueError(f"kl-coef: must be >= 0, got {args.kl_coef}")
         preset = overrides.apply(get_preset(args.preset), args.assignments)
@@ -112,11 +119,11 @@ def main(argv=None) -> None:
     for assignment in preset.overrides:
         print(f"preset {preset.name} with {assignment}")
     try:  # train every model first (in `jobs` processes); the command then only loads
-        prepare(runs, args.command, getattr(args, "kl_coef", None), jobs)
+        prepare(runs, args.command, getattr(args, "kl_coef", None), jobs, algorithms)
         if args.command == "bon":
             print(bon_command(runs))
         elif args.command == "rl":
-            print(rl_command(runs, args.kl_coef))
+            print(rl_command(runs, args.kl_coef, algorithms))
         elif args.command == "ensembles":
             print(ensembles_command(runs))
         elif args.command == "dpo":

@@ -108,26 +108,26 @@ def rl_proxy_rises(rows):
     return least > 0.5, f"smoothed proxy rises by at least {least:.2f}"
 
 
-def _smoothed_peak(curve) -> tuple[list[float], int]:
+def smoothed_peak(curve) -> tuple[list[float], int]:
     """An RL curve's smoothed gold and the index of its peak."""
     gold = smooth([r["gold"] for r in curve])
     return gold, max(range(len(gold)), key=gold.__getitem__)
 
 
-def _rl_falls(curve) -> tuple[bool, str]:
-    gold, top = _smoothed_peak(curve)
+def rl_peaks_and_falls(curve) -> tuple[bool, str]:
+    gold, top = smoothed_peak(curve)
     holds, figures = _falls(gold, smooth([r["proxy"] for r in curve]))
     return holds, f"smoothed gold peaks at step {curve[top]['step']}, {figures}"
 
 
 def rl_smallest_overoptimizes(rows):
-    return _rl_falls(_smallest_and_largest(rows["rl"])[0])
+    return rl_peaks_and_falls(_smallest_and_largest(rows["rl"])[0])
 
 
 def rl_overoptimizes(rows):
     cells = _cells(rows["rl"])
     most = max(data for _, data in cells)
-    falls = {params: _rl_falls(curve)[0] for (params, data), curve in cells.items()
+    falls = {params: rl_peaks_and_falls(curve)[0] for (params, data), curve in cells.items()
              if data == most}
     fallen = [f"{params:,}" for params, holds in falls.items() if holds]
     return 2 * len(fallen) >= len(falls), (f"{len(fallen)} of {len(falls)} sizes "
@@ -137,7 +137,7 @@ def rl_overoptimizes(rows):
 def rl_largest_later_higher(rows):
     peaks = []
     for curve in _smallest_and_largest(rows["rl"]):
-        gold, top = _smoothed_peak(curve)
+        gold, top = smoothed_peak(curve)
         peaks.append((gold[top], curve[top]["kl"]))
     (s, ks), (b, kb) = peaks
     return b > s and kb > ks, f"smoothed peak gold {b:.2f} at KL {kb:.1f} vs {s:.2f} at {ks:.1f}"
@@ -206,7 +206,7 @@ def dpo_smallest_beta_overoptimizes(rows):
     curves = _dpo_curves(rows)
     beta = _betas(curves, "dpo")[0]
     curve = curves["dpo", beta]
-    gold, top = _smoothed_peak(curve)
+    gold, top = smoothed_peak(curve)
     holds, figures = _falls(gold, [-r["train_loss"] for r in curve])  # the loss must fall
     return holds, (f"beta {beta:g}: smoothed gold peaks at epoch {curve[top]['epoch']:.2f} "
                    f"(KL {curve[top]['kl']:.1f}), {figures}; training loss "
@@ -240,7 +240,7 @@ def dpo_kl_falls_with_beta(rows):
 def dpo_peaks_in_first_epoch(rows):
     curves = _dpo_curves(rows)
     curve = curves["dpo", _betas(curves, "dpo")[0]]
-    top = _smoothed_peak(curve)[1]
+    top = smoothed_peak(curve)[1]
     return curve[top]["epoch"] <= 1, f"smoothed gold peaks at epoch {curve[top]['epoch']:.2f}"
 
 
@@ -249,7 +249,7 @@ def dpo_accuracy_does_not_predict_gold(rows):
     for loss in dict.fromkeys(name for name, _ in curves):
         betas = _betas(curves, loss)
         accurate = max(betas, key=lambda b: curves[loss, b][-1]["implicit_acc"])
-        best = max(betas, key=lambda b: max(_smoothed_peak(curves[loss, b])[0]))
+        best = max(betas, key=lambda b: max(smoothed_peak(curves[loss, b])[0]))
         holds &= accurate != best
         figures.append(f"{loss}: most accurate at beta {accurate:g} "
                        f"({curves[loss, accurate][-1]['implicit_acc']:.1%}), highest gold peak "

@@ -18,8 +18,9 @@ import numpy as np  # noqa: E402
 
 from minirmo import fit  # noqa: E402
 from minirmo.analysis import FORMS, group, sqrt_kl  # noqa: E402
+from minirmo.bon import distinct_pool_kl  # noqa: E402
 
-LABELS = {"bon": "best-of-n", "rl": "RL"}
+LABELS = {"bon": "best-of-n", "rl": "RL", "rloo": "RLOO", "grpo": "GRPO"}
 BAND = 0.18  # opacity of the min–max band over seeds
 
 
@@ -80,23 +81,98 @@ def plot_scores_vs_kl(mean_rows, fits, method: str, path, data_sizes=None):
     fig, axes = plt.subplots(1, len(data_sizes), figsize=(5.2 * len(data_sizes), 4.4),
                              sharey=True, squeeze=False)
     for ax, rm_data in zip(axes[0], data_sizes, strict=True):
-        panel = [r for r in mean_rows if r["rm_data"] == rm_data]
-        for (params,), curve in group(panel, "rm_params").items():
-            d, c = sqrt_kl(curve), colours[params]
-            ax.plot(d, [r["gold"] for r in curve], "o", ms=3.5, color=c)
-            _band(ax, d, curve, "gold", c)
-            ax.plot(d, [r["proxy"] for r in curve], "--", color=c, lw=1.2)
-            if (params, rm_data) in fitted:  # a curve too short to fit has no line
-                f, grid = fitted[params, rm_data], np.linspace(0, d.max(), 200)
-                ax.plot(grid, form(grid, f["alpha"], f["beta"]), "-", color=c, lw=1.5)
-            ax.plot([], [], "-o", ms=3.5, color=c, label=f"{params:,} params")
-        ax.axhline(0, color="grey", lw=0.5)
-        kl_axis(ax)
+        _scores_panel(ax, [r for r in mean_rows if r["rm_data"] == rm_data], fitted, form,
+                      colours)
         ax.set_title(f"{LABELS[method]}, proxy RMs trained on {rm_data:,} comparisons",
                      fontsize=10)
     axes[0][0].set_ylabel("RM score (relative to initial policy)")
     axes[0][0].legend(fontsize=8, title="proxy RM size", title_fontsize=8)
     fig.suptitle(f"gold: points with the fitted form (solid); proxy: dashed; "
+                 f"{_seeds_note(mean_rows)}", fontsize=10)
+    _save(fig, path)
+
+
+def _scores_panel(ax, panel, fitted, form, colours) -> None:
+    """Gold (points, band, fitted form where `fitted` has one) and proxy (dashed) against
+    sqrt(KL) for each proxy size of `panel` (seed-mean rows of one method and data size)."""
+    for (params, rm_data), curve in group(panel, "rm_params", "rm_data").items():
+        d, c = sqrt_kl(curve), colours[params]
+        ax.plot(d, [r["gold"] for r in curve], "o", ms=3.5, color=c)
+        _band(ax, d, curve, "gold", c)
+        ax.plot(d, [r["proxy"] for r in curve], "--", color=c, lw=1.2)
+        if (params, rm_data) in fitted:  # a curve too short to fit has no line
+            f, grid = fitted[params, rm_data], np.linspace(0, d.max(), 200)
+            ax.plot(grid, form(grid, f["alpha"], f["beta"]), "-", color=c, lw=1.5)
+        ax.plot([], [], "-o", ms=3.5, color=c, label=f"{params:,} params")
+    ax.axhline(0, color="grey", lw=0.5)
+    kl_axis(ax)
+
+
+def plot_bon_kl_exact(bon_mean, path):
+    """Where the analytic best-of-n KL is tight on these pools and where it is not: the exact
+    KL on the pools (`kl_exact`) against n beside the analytic form and a pool of N distinct
+    responses (left), and gold against sqrt(KL) on either axis for the smallest and the
+    largest proxy on the most comparisons (right). `bon_mean`: seed means of kl and kl_exact."""
+    most = max(r["rm_data"] for r in bon_mean)
+    rows = [r for r in bon_mean if r["rm_data"] == most]
+    sizes = sorted({r["rm_params"] for r in rows})
+    colours = size_colours(sizes)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.4, 4.4))
+    one_curve = [r for r in rows if r["rm_params"] == sizes[0]]
+    ns = [r["n"] for r in one_curve]
+    left.plot(ns, [r["kl"] for r in one_curve], "k-", lw=1.5,
+              label="analytic: log n − (n − 1)/n")
+    left.plot(ns, distinct_pool_kl(ns[-1], ns), "k:", lw=1.5,
+              label=f"a pool of {ns[-1]:,} distinct responses")
+    for (params,), curve in group(rows, "rm_params").items():
+        left.plot([r["n"] for r in curve], [r["kl_exact"] for r in curve], "--",
+                  color=colours[params], label=f"exact on the pools, {params:,} params")
+    left.set_xscale("log")
+    left.set_xlabel("n")
+    left.set_ylabel("KL(best-of-n ‖ initial policy) (nats)")
+    left.legend(fontsize=7)
+    left.set_title("best-of-n KL: analytic against exact on the pools", fontsize=10)
+    for params in (sizes[0], sizes[-1]):
+        curve = [r for r in rows if r["rm_params"] == params]
+        gold = [r["gold"] for r in curve]
+        right.plot(sqrt_kl(curve), gold, "-o", ms=3, color=colours[params],
+                   label=f"{params:,} params, analytic KL")
+        right.plot(np.sqrt(np.clip([r["kl_exact"] for r in curve], 0, None)), gold, "--o",
+                   ms=3, mfc="none", color=colours[params], label=f"{params:,} params, exact KL")
+    right.axhline(0, color="grey", lw=0.5)
+    kl_axis(right)
+    right.set_ylabel("gold score (relative to initial policy)")
+    right.legend(fontsize=7)
+    right.set_title(f"gold against either KL, proxies on {most:,} comparisons", fontsize=10)
+    fig.suptitle(_seeds_note(bon_mean), fontsize=9)
+    _save(fig, path)
+
+
+def plot_rl_algorithms(mean_rows, fits, path):
+    """RL algorithms side by side (PPO, RLOO, GRPO: one column each, as many as `mean_rows`
+    holds), proxies on the most comparisons: gold (fitted RL form) and proxy against sqrt(KL)
+    on top, the sampled KL against the step below, on shared axes."""
+    most = max(r["rm_data"] for r in mean_rows)
+    methods = [m for m in LABELS if any(r["method"] == m for r in mean_rows)]
+    colours = size_colours([r["rm_params"] for r in mean_rows])
+    fig, axes = plt.subplots(2, len(methods), figsize=(4.6 * len(methods), 7.6),
+                             sharey="row", sharex="row", squeeze=False)
+    for column, method in enumerate(methods):
+        panel = [r for r in mean_rows if r["method"] == method and r["rm_data"] == most]
+        fitted = {(f["rm_params"], f["rm_data"]): f for f in fits
+                  if f["method"] == method and f["seed"] == "mean"}
+        _scores_panel(axes[0][column], panel, fitted, FORMS[method][1], colours)
+        name = "PPO" if method == "rl" else LABELS[method]
+        axes[0][column].set_title(f"{name}, proxies on {most:,} comparisons", fontsize=10)
+        for (params,), curve in group(panel, "rm_params").items():
+            steps = [r["step"] for r in curve]
+            axes[1][column].plot(steps, [r["kl"] for r in curve], color=colours[params])
+            _band(axes[1][column], steps, curve, "kl", colours[params])
+        axes[1][column].set_xlabel("step")
+    axes[0][0].set_ylabel("RM score (relative to initial policy)")
+    axes[0][0].legend(fontsize=8, title="proxy RM size", title_fontsize=8)
+    axes[1][0].set_ylabel("KL(π ‖ π_init) (nats)")
+    fig.suptitle(f"gold: points with the fitted RL form (solid); proxy: dashed; "
                  f"{_seeds_note(mean_rows)}", fontsize=10)
     _save(fig, path)
 

@@ -13,6 +13,7 @@ from minirmo.analysis import (
     MEAN,
     Interval,
     curves,
+    fit_rows,
     group,
     kl_exponent,
     loss_gap_by_data,
@@ -24,6 +25,7 @@ from minirmo.analysis import (
     seed_mean,
     spearman,
 )
+from minirmo.bon import distinct_pool_kl
 from minirmo.fit import PAPER_COEFFICIENTS
 
 
@@ -61,17 +63,21 @@ def bon_table(bon, rm_rows) -> str:
     return "\n".join(lines)
 
 
+RL_NAMES = {"rl": "RL (PPO)", "rloo": "RLOO", "grpo": "GRPO"}
+
+
 def rl_table(rl, fits) -> str:
     """Per proxy: KL reached, where gold peaks, gold and proxy at the end, the RL form's R² on
     the seed-mean curve (from `fits`, analysis.fit_rows) and the KL-growth exponent k of
-    KL ≈ c·step^k."""
+    KL ≈ c·step^k. `rl`: the rows of one RL algorithm."""
+    method = rl[0]["method"]
     measures = {"KL end": lambda c: c[-1]["kl"], "peak step": lambda c: peak(c)["step"],
                 "peak gold": lambda c: peak(c)["gold"], "gold end": lambda c: c[-1]["gold"],
                 "proxy end": lambda c: c[-1]["proxy"], "k": kl_exponent}
     values = {name: per_seed(rl, m) for name, m in measures.items()}
     r2 = {(f["method"], f["rm_params"], f["rm_data"]): f["r2"] for f in fits
-          if f["method"] == "rl" and f["seed"] == MEAN}
-    lines = [f"RL, seeds {_seeds(rl)}: mean [min, max] over seeds",
+          if f["method"] == method and f["seed"] == MEAN}
+    lines = [f"{RL_NAMES[method]}, seeds {_seeds(rl)}: mean [min, max] over seeds",
              f"{'proxy params':>12} {'pairs':>6} {'KL end':>19} {'peak step':>16} "
              f"{'peak gold':>19} {'gold end':>21} {'proxy end':>19} {'k':>19} {'R2':>5}"]
     for key in values["KL end"]:
@@ -79,6 +85,70 @@ def rl_table(rl, fits) -> str:
         lines.append(f"{key[1]:>12,} {key[2]:>6} {v['KL end']:>19.1f} {v['peak step']:>16.0f} "
                      f"{v['peak gold']:>19.2f} {v['gold end']:>21.2f} {v['proxy end']:>19.2f} "
                      f"{v['k']:>19.2f} {r2[key] if key in r2 else float('nan'):>5.2f}")
+    return "\n".join(lines)
+
+
+def bon_kl_table(bon) -> str:
+    """How far the analytic best-of-n KL, log n − (n − 1)/n, is from the exact KL on the pools
+    (`kl_exact`, bon.pool_bon_kl), per proxy on the most comparisons: the pools' share of
+    distinct responses, both KLs at n = N, what a pool of N distinct responses would give
+    (the part of the gap that is the pool's finite size, not its repeats), and the best-of-n
+    form's α and β fitted on the seed-mean curve against each."""
+    bon = [r for r in bon if r["rm_data"] == most_data(bon)]
+    N = max(r["n"] for r in bon)
+    at_n = [r for r in bon if r["n"] == N]
+    distinct_only = distinct_pool_kl(N, [N])[0]
+    coefficients = {}
+    for x in ("kl", "kl_exact"):
+        for f in fit_rows([r | {"kl": r[x]} for r in bon]):
+            if f["seed"] == MEAN:
+                coefficients[x, f["rm_params"]] = f
+    lines = [f"best-of-n KL on the pools, proxies on {most_data(bon):,} comparisons, seeds "
+             f"{_seeds(bon)}: mean [min, max] over seeds; at n = N = {N:,} the analytic form "
+             f"gives {at_n[0]['kl']:.2f} nats, a pool of N distinct responses {distinct_only:.2f}",
+             f"{'proxy params':>12} {'distinct':>19} {'exact KL at N':>19} {'overstated':>10} "
+             f"{'alpha: analytic, exact':>23} {'beta: analytic, exact':>22}"]
+    for params in sorted({r["rm_params"] for r in bon}):
+        mine = [r for r in at_n if r["rm_params"] == params]
+        exact = Interval.of([r["kl_exact"] for r in mine])
+        distinct = Interval.of([r["distinct"] for r in mine])
+        a, e = coefficients["kl", params], coefficients["kl_exact", params]
+        lines.append(f"{params:>12,} {distinct:>19.3f} {exact:>19.2f} "
+                     f"{mine[0]['kl'] / exact.mean - 1:>10.0%} "
+                     f"{a['alpha']:>11.3f} {e['alpha']:>11.3f} {a['beta']:>10.3f} "
+                     f"{e['beta']:>11.3f}")
+    return "\n".join(lines)
+
+
+def algorithms_table(rl, fits) -> str:
+    """RL algorithms side by side (rows of several methods: "rl" for PPO, "rloo", "grpo"),
+    per proxy on the most comparisons: how often gold peaks and falls (k of n seeds), the KL
+    spent to the smoothed gold peak and that peak, the RL form's R² on the seed-mean curve,
+    and at how many seeds each algorithm reaches the highest peak of them all."""
+    rl = [r for r in rl if r["rm_data"] == most_data(rl)]
+    r2 = {(f["method"], f["rm_params"]): f["r2"] for f in fits if f["seed"] == MEAN}
+    by_seed = curves(rl)  # {(method, params, data, seed): curve}
+    methods = [m for m in RL_NAMES if any(r["method"] == m for r in rl)]
+    sizes = sorted({r["rm_params"] for r in rl})
+    seeds = _seeds(rl)
+    lines = [f"RL algorithms, proxies on {most_data(rl):,} comparisons, seeds {seeds}: mean "
+             "[min, max] over seeds (gold smoothed over 3 steps)",
+             f"{'algorithm':>9} {'proxy params':>12} {'peaks, falls':>13} {'KL to peak':>19} "
+             f"{'peak gold':>19} {'R2':>5} {'highest peak':>13}"]
+    for params in sizes:
+        peaks = {(m, s): findings.smoothed_peak(by_seed[m, params, most_data(rl), s])
+                 for m in methods for s in seeds}
+        best = {s: max(methods, key=lambda m, s=s: peaks[m, s][0][peaks[m, s][1]])
+                for s in seeds}
+        for m in methods:
+            curve_at = {s: by_seed[m, params, most_data(rl), s] for s in seeds}
+            falls = sum(findings.rl_peaks_and_falls(curve_at[s])[0] for s in seeds)
+            kl_to_peak = Interval.of([curve_at[s][peaks[m, s][1]]["kl"] for s in seeds])
+            top = Interval.of([peaks[m, s][0][peaks[m, s][1]] for s in seeds])
+            lines.append(f"{m if m != 'rl' else 'ppo':>9} {params:>12,} "
+                         f"{f'{falls} of {len(seeds)}':>13} {kl_to_peak:>19.1f} {top:>19.2f} "
+                         f"{r2.get((m, params), float('nan')):>5.2f} "
+                         f"{f'{sum(b == m for b in best.values())} of {len(seeds)}':>13}")
     return "\n".join(lines)
 
 

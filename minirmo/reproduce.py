@@ -42,6 +42,7 @@ from minirmo.runs.studies import (
     log_spaced_ns,
     policy_size_proxies,
     policy_size_rows,
+    rl_method,
     rl_rows,
     rl_samples,
     rm_rows,
@@ -75,11 +76,14 @@ def _bon(runs: list[Run]):
     return rm, bon
 
 
-def _rl(runs: list[Run], kl_coef: float | None = None):
+def _rl(runs: list[Run], kl_coef: float | None = None, algorithms: tuple = ("ppo",)):
     with study("RL"):
-        rl = rl_rows(runs, kl_coef=kl_coef)
+        rl = [row for algorithm in algorithms
+              for row in rl_rows(runs, kl_coef=kl_coef, algorithm=algorithm)]
         write_csv(runs[0].out / "rl.csv", rl)
-        (runs[0].out / "rl_samples.txt").write_text("\n".join(rl_samples(runs)) + "\n")
+        samples = [line for algorithm in algorithms
+                   for line in rl_samples(runs, kl_coef=kl_coef, algorithm=algorithm)]
+        (runs[0].out / "rl_samples.txt").write_text("\n".join(samples) + "\n")
     return rl
 
 
@@ -87,21 +91,42 @@ def bon_command(runs: list[Run]) -> str:
     """`minirmo bon`: rm.csv, bon.csv, bon.png and the best-of-n table with its findings."""
     write_config(runs)
     rm, bon = _bon(runs)
-    bon_mean = analysis.seed_mean(bon)
+    bon_mean = analysis.seed_mean(bon, columns=("kl", "kl_exact", "proxy", "gold"))
     plots.plot_scores_vs_kl(bon_mean, analysis.fit_rows(bon), "bon", runs[0].out / "bon.png")
+    plots.plot_bon_kl_exact(bon_mean, runs[0].out / "bon_kl_exact.png")
     return "\n\n".join([report.gold_line(rm), report.bon_table(bon, rm),
+                        report.bon_kl_table(bon),
                         report.findings_summary({"rm": rm, "bon": bon})])
 
 
-def rl_command(runs: list[Run], kl_coef: float | None = None) -> str:
-    """`minirmo rl`: rl.csv, rl_samples.txt, rl.png, rl_kl_vs_step.png and the RL table."""
+def rl_command(runs: list[Run], kl_coef: float | None = None,
+               algorithms: tuple = ("ppo",)) -> str:
+    """`minirmo rl [--algorithm ppo rloo grpo]`: rl.csv (every algorithm's rows, told apart
+    by `method`), rl_samples.txt, a figure and a table per algorithm (rl.png for PPO,
+    rl_rloo.png, rl_grpo.png), and for PPO rl_kl_vs_step.png and its findings; with RLOO or
+    GRPO, the algorithms' table (k of n seeds) and, with more than one, rl_algorithms.png."""
     write_config(runs)
-    rl = _rl(runs, kl_coef)
+    out = runs[0].out
+    rl = _rl(runs, kl_coef, algorithms)
     rl_mean, fits = analysis.seed_mean(rl), analysis.fit_rows(rl)
-    plots.plot_scores_vs_kl(rl_mean, fits, "rl", runs[0].out / "rl.png")
-    plots.plot_kl_vs_step(rl_mean, analysis.per_seed(rl, analysis.kl_exponent),
-                          runs[0].out / "rl_kl_vs_step.png")
-    return "\n\n".join([report.rl_table(rl, fits), report.findings_summary({"rl": rl})])
+    sections, ppo = [], [r for r in rl if r["method"] == "rl"]
+    for algorithm in algorithms:
+        method = rl_method(algorithm)
+        suffix = "" if algorithm == "ppo" else f"_{algorithm}"
+        plots.plot_scores_vs_kl([r for r in rl_mean if r["method"] == method], fits, method,
+                                out / f"rl{suffix}.png")
+        sections.append(report.rl_table([r for r in rl if r["method"] == method], fits))
+    if ppo:
+        plots.plot_kl_vs_step([r for r in rl_mean if r["method"] == "rl"],
+                              analysis.per_seed(ppo, analysis.kl_exponent),
+                              out / "rl_kl_vs_step.png")
+    if len(algorithms) > 1:
+        plots.plot_rl_algorithms(rl_mean, fits, out / "rl_algorithms.png")
+    if tuple(algorithms) != ("ppo",):
+        sections.append(report.algorithms_table(rl, fits))
+    if ppo:
+        sections.append(report.findings_summary({"rl": ppo}))
+    return "\n\n".join(sections)
 
 
 ENSEMBLE_CURVE = ("method", "label_noise", "objective")  # a member alone: members averaged
@@ -169,7 +194,8 @@ def reproduce(runs: list[Run]) -> str:
         penalty = kl_penalty_rows(runs)
         write_csv(out / "kl_penalty.csv", penalty)
 
-    bon_mean, rl_mean = analysis.seed_mean(bon), analysis.seed_mean(rl)
+    bon_mean = analysis.seed_mean(bon, columns=("kl", "kl_exact", "proxy", "gold"))
+    rl_mean = analysis.seed_mean(rl)
     exponents = analysis.per_seed(rl, analysis.kl_exponent)
     plots.plot_scores_vs_kl(bon_mean, fits, "bon", out / "fig1a_bon.png")
     plots.plot_scores_vs_kl(rl_mean, fits, "rl", out / "fig1b_rl.png")
@@ -184,7 +210,9 @@ def reproduce(runs: list[Run]) -> str:
     plots.plot_kl_penalty(analysis.seed_mean(penalty, ("method", "kl_coef", "rm_params")),
                           out / "kl_penalty.png")
     plots.plot_extrapolation(bon_mean, extrapolation, out / "bon_extrapolation.png")
-    sections = [report.gold_line(rm), report.bon_table(bon, rm), report.rl_table(rl, fits),
+    plots.plot_bon_kl_exact(bon_mean, out / "bon_kl_exact.png")
+    sections = [report.gold_line(rm), report.bon_table(bon, rm), report.bon_kl_table(bon),
+                report.rl_table(rl, fits),
                 report.coefficients_table(fits, scaling), report.extrapolation_line(extrapolation),
                 report.laws_table(rm, bon, rl, fits, scaling, extrapolation, penalty)]
     if runs[0].preset.large_policy is not None:
@@ -208,19 +236,23 @@ def reproduce(runs: list[Run]) -> str:
     return "\n\n".join(sections)
 
 
-def needs(run: Run, command: str, kl_coef: float | None = None) -> list[Artefact]:
+def needs(run: Run, command: str, kl_coef: float | None = None,
+          algorithms: tuple = ("ppo",)) -> list[Artefact]:
     """The artefacts `command` ("bon", "rl", "dpo", "ensembles" or "reproduce"; "findings" is
     what `findings.check` reads: reproduce without the policy-size study) reads at one seed:
-    the leaves of its graph (every proxy, pool and gold RM it needs is an input of one)."""
+    the leaves of its graph (every proxy, pool and gold RM it needs is an input of one).
+    `algorithms` are the RL algorithms of the "rl" command; every other command runs PPO."""
     preset = run.preset
     sizes, most, ns = preset.proxy_sizes, preset.proxy_data[-1], log_spaced_ns(preset.bon_pool)
-    rl = [run.rl_artefact(size, most, kl_coef) for size in sizes]
     if command == "rl":
-        return rl
+        return [run.rl_artefact(size, most, kl_coef, algorithm)
+                for algorithm in algorithms for size in sizes]
+    rl = [run.rl_artefact(size, most, kl_coef) for size in sizes]
     dpo = [run.dpo_artefact(loss, beta, most)
            for loss in preset.dpo_losses for beta in preset.dpo_betas]
     if command == "dpo":  # and the frontiers it is drawn beside (dpo_frontier_rows)
-        return dpo + [run.bon_artefact(sizes[-1], most, ns), run.rl_artefact(sizes[-1], most)]
+        return dpo + [run.bon_artefact(sizes[-1], most, ns),
+                      run.bon_kl_artefact(sizes[-1], most, ns), run.rl_artefact(sizes[-1], most)]
     ensembles, config = [], preset.ensemble_study
     for noise in config.label_noise if config is not None else ():
         ensembles += [run.ensemble_bon_artefact(config, noise, ns)]
@@ -228,7 +260,8 @@ def needs(run: Run, command: str, kl_coef: float | None = None) -> list[Artefact
                       for objective in ("single", *OBJECTIVES)]
     if command == "ensembles":
         return ensembles
-    bon = [run.bon_artefact(size, pairs, ns) for size, pairs in run.bon_proxies()]
+    bon = [artefact for size, pairs in run.bon_proxies() for artefact in
+           (run.bon_artefact(size, pairs, ns), run.bon_kl_artefact(size, pairs, ns))]
     # rm.csv: every proxy of the grid (an input of its test on the held-out comparisons)
     bon += [run.proxy_test_artefact(size, pairs) for size, pairs in run.proxies()]
     if command == "bon":
@@ -240,7 +273,8 @@ def needs(run: Run, command: str, kl_coef: float | None = None) -> list[Artefact
     if command == "reproduce" and preset.large_policy is not None:
         large = run.with_policy(preset.large_policy)
         leaves += [artefact for size, pairs in policy_size_proxies(preset) for artefact in
-                   (large.bon_artefact(size, pairs, ns), large.rl_artefact(size, pairs))]
+                   (large.bon_artefact(size, pairs, ns), large.bon_kl_artefact(size, pairs, ns),
+                    large.rl_artefact(size, pairs))]
     return leaves
 
 
@@ -254,7 +288,7 @@ def _training(run: Run, artefact: Artefact):
 
 
 def prepare(runs: list[Run], command: str, kl_coef: float | None = None,
-            jobs: int = 1) -> None:
+            jobs: int = 1, algorithms: tuple = ("ppo",)) -> None:
     """Train and cache every artefact `command` needs at each seed (`needs`); write no file.
     Running the command afterwards only loads.
 
@@ -262,7 +296,7 @@ def prepare(runs: list[Run], command: str, kl_coef: float | None = None,
     `Cache.get` calls the artefact's function in `runs/compute.py`, which calls the training
     loop, so a breakpoint in any of them fires. With `jobs` > 1, `jobs` worker processes train
     the seeds and cells side by side (runs.parallel), with the same bits as in one process."""
-    leaves = partial(needs, command=command, kl_coef=kl_coef)
+    leaves = partial(needs, command=command, kl_coef=kl_coef, algorithms=tuple(algorithms))
     if jobs > 1:
         train_in_parallel(runs, leaves, jobs, on_error=_training)
         return

@@ -11,7 +11,8 @@ from closeness import check_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minirmo.bon import bon_estimate, bon_weights
+from minirmo.bon import bon_estimate, bon_weights, distinct_pool_kl, pool_bon_kl
+from minirmo.kl import bon_kl
 
 pools = st.integers(min_value=1, max_value=2000).flatmap(
     lambda N: st.tuples(st.just(N), st.integers(min_value=1, max_value=N))
@@ -358,3 +359,79 @@ def test_catastrophic_goodhart_heavy_tailed_error_buys_proxy_not_gold(seed):
     assert ns[peak] <= 64 and gold_est[peak] > 0.5
     assert gold_est[-1] < 0.75 * gold_est[peak]
     assert proxy_est[-1] > 10 * gold_est[peak] and (proxy_est.diff() >= 0).all()
+
+
+# --- the exact best-of-n KL on a pool --------------------------------------------------------
+
+# pools of short responses over a tiny vocabulary, so that they repeat: (prompts, N, length)
+token_pools = st.tuples(st.integers(1, 3), st.integers(2, 40), st.integers(1, 3),
+                        st.integers(0, 2**31 - 1))
+
+
+def draw_pool(prompts, N, length, seed, vocab=3):
+    """A pool of token ids and a proxy score that is a function of each response alone."""
+    g = torch.Generator().manual_seed(seed)
+    pool = torch.randint(vocab, (prompts, N, length), generator=g)
+    weights = torch.rand(length, generator=g, dtype=torch.float64) + 0.5
+    return pool, (pool.double() * weights).sum(-1)  # (prompts, N, length), (prompts, N)
+
+
+@settings(max_examples=40, deadline=None)
+@given(token_pools)
+def test_pool_kl_lies_between_zero_and_the_analytic_form(shape):
+    """The exact best-of-n KL on a pool is 0 at n = 1 and never above log n − (n − 1)/n
+    (Beirami et al. 2024, Theorem 1: the analytic form is an upper bound)."""
+    pool, proxy = draw_pool(*shape)
+    ns = list(range(1, pool.shape[1] + 1))
+    kl, distinct = pool_bon_kl(pool, proxy, ns)
+    assert abs(kl[0]) < 1e-12 and 0 < distinct <= 1  # 0 to float rounding
+    assert (kl >= 0).all() and (kl <= bon_kl(ns) + 1e-12).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 300), st.integers(0, 2**31 - 1))
+def test_a_pool_without_repeats_gives_the_distinct_pool_kl(N, seed):
+    """A pool of N distinct responses (scores without ties) is a uniform distribution over N
+    outcomes: its exact KL is distinct_pool_kl's at every n, its distinct share 1."""
+    pool = torch.arange(N)[None, :, None]  # (1, N, 1): all different
+    proxy = torch.rand(1, N, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    ns = sorted({1, 2, N // 2 + 1, N})
+    kl, distinct = pool_bon_kl(pool, proxy, ns)
+    assert distinct == 1
+    check_close("pool of distinct responses", kl, distinct_pool_kl(N, ns), 1e-9,
+                "the same sums over the same levels, in another order")
+
+
+def test_a_pool_of_one_repeated_response_costs_no_kl():
+    """When every sample of a prompt is the same response, best-of-n is the policy: KL 0 at
+    every n, and 1/N of the pool is distinct."""
+    pool = torch.full((2, 16, 4), 7)
+    kl, distinct = pool_bon_kl(pool, torch.zeros(2, 16), [1, 4, 16])
+    assert (kl == 0).all() and distinct == 1 / 16
+
+
+def test_two_equally_likely_responses_cap_the_kl_at_log_2():
+    """A pool split evenly between two responses keeps the best-of-n KL below log 2 however
+    large n is, where the analytic form grows like log n."""
+    pool = torch.tensor([0, 1] * 32)[None, :, None]  # (1, 64, 1)
+    kl, _ = pool_bon_kl(pool, pool[..., 0].double(), [2, 8, 64])
+    assert (kl <= math.log(2) + 1e-12).all() and bon_kl([64])[0] > 3  # log 2 to rounding
+    check_close("n = 2 over two outcomes", kl[0], 0.75 * math.log(1.5) + 0.25 * math.log(0.5),
+                1e-12, "float64 sums of two terms")
+
+
+def test_distinct_pool_kl_approaches_the_analytic_form_when_n_is_small_against_n_max():
+    """Over many equally likely outcomes the exact KL at small n is the analytic one to about
+    (n/N)²; at n = N it stays below log N."""
+    kl = distinct_pool_kl(4096, [2, 8, 4096])
+    check_close("n = 2, 8 of 4,096 outcomes", kl[:2], bon_kl([2, 8]), 1e-3,
+                "the gap from discreteness shrinks like (n/N)²")
+    assert kl[2] < math.log(4096) < bon_kl([4096])[0] + 1
+
+
+def test_pool_kl_rejects_a_pool_of_the_wrong_shape_naming_pool():
+    """A pool that does not match the scores' (prompts, N) is an error naming `pool`."""
+    with pytest.raises(ValueError, match="pool"):
+        pool_bon_kl(torch.zeros(2, 8), torch.zeros(2, 8), [1])
+    with pytest.raises(ValueError, match="pool"):
+        pool_bon_kl(torch.zeros(2, 9, 3), torch.zeros(2, 8), [1])

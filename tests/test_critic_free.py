@@ -1,6 +1,7 @@
 """RLOO and GRPO from scratch: the advantages and the loss by their properties and by hand, one
 short run of each on the enumerable problem of tests/test_ppo.py, and bad input."""
 
+import csv
 import math
 
 import pytest
@@ -359,3 +360,84 @@ def test_reward_fn_of_the_wrong_shape_raises_value_error(world, train):
                                                                   minibatch_size=8)
     with pytest.raises(ValueError, match="reward_fn"):
         train(policy, lambda s: torch.zeros(len(s), 1), world, config)
+
+
+# --- beside PPO in `minirmo rl --algorithm` -----------------------------------------------------
+
+
+def test_rloo_and_grpo_draw_as_many_samples_as_ppo():
+    """A preset's RLOO and GRPO take PPO's steps, batch and minibatch sizes, also after
+    `--set ppo.steps=...`; setting theirs directly is refused with a pointer to ppo's."""
+    from minirmo.runs import overrides
+    from minirmo.runs.presets import get_preset
+
+    for preset in (get_preset("tiny"), overrides.apply(get_preset("tiny"), ["ppo.steps=7"])):
+        for algorithm in ("rloo", "grpo"):
+            config = preset.rl_config(algorithm)
+            assert (config.steps, config.batch_size, config.minibatch_size) == (
+                preset.ppo.steps, preset.ppo.batch_size, preset.ppo.minibatch_size)
+    with pytest.raises(ValueError, match="ppo.steps"):
+        overrides.apply(get_preset("tiny"), ["grpo.steps=7"])
+    with pytest.raises(ValueError, match="algorithm"):
+        get_preset("tiny").rl_config("sarsa")
+
+
+def test_each_algorithm_has_its_own_artefact_and_ppo_keeps_its_name():
+    """PPO's artefact is named rl_... as before and is the default; RLOO's and GRPO's are named
+    after them, with keys of their own."""
+    from test_runs import MICRO
+
+    from minirmo.runs.run import Run
+
+    run = Run(MICRO, "unused", progress=False)
+    size, pairs = MICRO.proxy_sizes[0], MICRO.proxy_data[-1]
+    artefacts = {a: run.rl_artefact(size, pairs, algorithm=a) for a in ("ppo", "rloo", "grpo")}
+    assert run.rl_artefact(size, pairs).key == artefacts["ppo"].key
+    assert [a.name.split("_")[0] for a in artefacts.values()] == ["rl", "rloo", "grpo"]
+    assert len({a.key for a in artefacts.values()}) == 3
+
+
+def curve_rows(method, seed, golds):
+    return [{"seed": seed, "method": method, "rm_params": 100, "rm_data": 50, "step": step,
+             "kl": float(step), "proxy": float(step), "gold": gold}
+            for step, gold in enumerate(golds)]
+
+
+def test_the_algorithms_table_gives_each_seed_one_highest_peak():
+    """The algorithms' table counts, at each seed, the one algorithm with the highest smoothed
+    gold peak, and how often gold peaks and falls."""
+    from minirmo.analysis import fit_rows
+    from minirmo.report import algorithms_table
+
+    rise_and_fall = [0.0, 1.0, 2.0, 3.0, 2.0, 1.0, 0.0, 0.0]
+    rise = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 2.6, 2.7]
+    rows = [row for seed in (0, 1) for row in
+            curve_rows("rl", seed, rise_and_fall) + curve_rows("grpo", seed, rise)]
+    table = algorithms_table(rows, fit_rows(rows)).splitlines()
+    ppo, grpo = (next(line for line in table if line.split()[0] == name)
+                 for name in ("ppo", "grpo"))
+    assert ppo.split()[2:5] == ["2", "of", "2"] and ppo.endswith("0 of 2")  # falls, not top
+    assert grpo.split()[2:5] == ["0", "of", "2"] and grpo.endswith("2 of 2")
+
+
+def test_the_rl_command_runs_the_algorithms_side_by_side(tmp_path, monkeypatch, capsys):
+    """`minirmo rl --algorithm ppo rloo grpo` writes one rl.csv whose method column tells the
+    algorithms apart ("rl" is PPO), a figure per algorithm and one side by side, and prints
+    the algorithms' table over seeds; naming one twice is a usage error."""
+    from test_runs import MICRO
+
+    from minirmo.cli import main
+    from minirmo.runs.presets import PRESETS
+
+    monkeypatch.setitem(PRESETS, "micro", MICRO)
+    main(["rl", "--preset", "micro", "--seed", "0", "--jobs", "1", "--out", str(tmp_path),
+          "--algorithm", "ppo", "rloo", "grpo"])
+    with open(tmp_path / "rl.csv", newline="") as f:
+        assert {row["method"] for row in csv.DictReader(f)} == {"rl", "rloo", "grpo"}
+    assert {"rl.png", "rl_rloo.png", "rl_grpo.png", "rl_algorithms.png"} <= {
+        p.name for p in tmp_path.glob("*.png")}
+    printed = capsys.readouterr().out
+    assert "RL algorithms" in printed and "of 1" in printed
+    with pytest.raises(SystemExit) as exit_info:
+        main(["rl", "--preset", "micro", "--out", str(tmp_path), "--algorithm", "grpo", "grpo"])
+    assert exit_info.value.code == 2 and "algorithm" in capsys.readouterr().err

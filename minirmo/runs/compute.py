@@ -10,7 +10,9 @@ loops are called:
     backbone        pretrain_backbone      a proxy's backbone, on the cheap verdict corpus
     proxy, member   train_bradley_terry    a proxy RM (an ensemble member: on noisy labels)
     bon             bon_estimate           best-of-n proxy and gold scores at each n
+    bon_kl          pool_bon_kl            the exact best-of-n KL on the pool, at each n
     rl              train_ppo              PPO against one proxy or an ensemble's objective
+                    train_rloo, train_grpo RLOO or GRPO against one proxy (critic_free.py)
     dpo             train_dpo              DPO or IPO, with no reward model
 
 To debug one of them, run the command with ``--jobs 1``: everything is then computed in the
@@ -22,7 +24,8 @@ from typing import NamedTuple
 
 import torch
 
-from minirmo.bon import bon_estimate
+from minirmo.bon import bon_estimate, pool_bon_kl
+from minirmo.critic_free import GRPOConfig, RLOOConfig, train_grpo, train_rloo
 from minirmo.dpo import DPOConfig, train_dpo
 from minirmo.ensemble import OBJECTIVES, Ensemble, combine, flip_labels
 from minirmo.policy import PolicyConfig, SFTConfig, build_policy, sample_pool, sft
@@ -161,6 +164,14 @@ def bon(pool: torch.Tensor, proxy: TrainedRM, pool_gold: torch.Tensor, ns: tuple
     return {"proxy": proxy_scores, "gold": gold_scores}
 
 
+def bon_kl(pool: torch.Tensor, proxy: TrainedRM, ns: tuple) -> dict:
+    """The exact best-of-n KL against one proxy at each n of `ns`, each prompt's pool taken as
+    the reference distribution (`bon.pool_bon_kl`) -> {"kl_exact": (len(ns),), "distinct":
+    the share of distinct responses in the pools}."""
+    kl_exact, distinct = pool_bon_kl(pool, proxy.model.score(pool), ns)
+    return {"kl_exact": torch.from_numpy(kl_exact), "distinct": distinct}
+
+
 def ensemble_bon(pool: torch.Tensor, pool_gold: torch.Tensor, members: tuple,
                  uwo_lambda: float, ns: tuple) -> dict:
     """Best-of-n against each member alone and against each objective of all members:
@@ -177,17 +188,19 @@ def ensemble_bon(pool: torch.Tensor, pool_gold: torch.Tensor, members: tuple,
     return curves
 
 
-def rl(policy, proxies: tuple, gold: TrainedRM, world: World, config: PPOConfig,
-       generator: torch.Generator, progress: bool, objective: str = "single",
-       uwo_lambda: float = 1.0) -> list[dict]:
-    """PPO from the initial policy against one proxy (`objective` "single": the first of
-    `proxies`) or against an objective of several (`ensemble.Ensemble`); the per-step records
-    of `ppo.train_ppo`, gold measured on the same samples."""
+def rl(policy, proxies: tuple, gold: TrainedRM, world: World,
+       config: PPOConfig | RLOOConfig | GRPOConfig, generator: torch.Generator, progress: bool,
+       objective: str = "single", uwo_lambda: float = 1.0) -> list[dict]:
+    """RL from the initial policy against one proxy (`objective` "single": the first of
+    `proxies`) or against an objective of several (`ensemble.Ensemble`), by the algorithm
+    whose config is `config` (PPO, RLOO or GRPO); the per-step records of its training loop
+    (`ppo.train_ppo`), gold measured on the same samples."""
     models = [trained.model for trained in proxies]
     reward = models[0].score if objective == "single" else Ensemble(
         models, objective, uwo_lambda).score
-    return train_ppo(policy.requires_grad_(True), reward, world, config, gold.model.score,
-                     generator, progress)
+    train = {PPOConfig: train_ppo, RLOOConfig: train_rloo, GRPOConfig: train_grpo}[type(config)]
+    return train(policy.requires_grad_(True), reward, world, config, gold.model.score, generator,
+                 progress)
 
 
 def dpo(policy, comparisons: Comparisons, gold: TrainedRM, world: World, config: DPOConfig,

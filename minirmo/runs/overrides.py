@@ -25,8 +25,10 @@ from minirmo.policy import GPT2Size
 
 NONE = "none"
 FIXED = ("name", "overrides")  # a preset's identity, not a setting
-# fields that a study sets for each of its runs, from a list the user sets instead
-PER_RUN = {"dpo.loss": "dpo_losses", "dpo.beta": "dpo_betas"}
+# fields that a study sets for each of its runs, or that follow another, which the user sets
+PER_RUN = {"dpo.loss": "dpo_losses", "dpo.beta": "dpo_betas"} | {
+    f"{algorithm}.{name}": f"ppo.{name}"  # RLOO and GRPO draw as many samples as PPO
+    for algorithm in ("rloo", "grpo") for name in ("steps", "batch_size", "minibatch_size")}
 
 
 def apply(preset, assignments: list[str]):
@@ -37,8 +39,8 @@ def apply(preset, assignments: list[str]):
         if not sep or not path:
             raise ValueError(f"set: expected FIELD=VALUE, got {assignment!r}")
         if path in PER_RUN:
-            raise ValueError(f"set {assignment}: {path} is set for each run from "
-                             f"{PER_RUN[path]}; set that instead (e.g. {PER_RUN[path]}=...)")
+            raise ValueError(f"set {assignment}: {path} follows {PER_RUN[path]}; set that "
+                             f"instead (e.g. {PER_RUN[path]}=...)")
         try:
             preset = _set(preset, path.split("."), text)
         except ValueError as err:

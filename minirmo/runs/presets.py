@@ -10,6 +10,7 @@ the full sweep. ``minirmo presets NAME`` prints every setting; ``--set FIELD=VAL
 
 from dataclasses import dataclass, field, replace
 
+from minirmo.critic_free import GRPOConfig, RLOOConfig
 from minirmo.dpo import LOSSES, DPOConfig
 from minirmo.ensemble import EnsembleConfig
 from minirmo.policy import PolicyConfig, SFTConfig
@@ -27,6 +28,9 @@ def _check_integers(name: str, values, least: int) -> None:
     if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < least
                          for v in values):
         raise ValueError(f"{name} must be integers >= {least}, got {values!r}")
+
+
+ALGORITHMS = ("ppo", "rloo", "grpo")  # the RL algorithms of `minirmo rl --algorithm`
 
 
 @dataclass
@@ -55,6 +59,10 @@ class Preset:
     # (pretrain.py), one corpus per seed for every size
     pretrain: PretrainConfig | None = None
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    # RLOO and GRPO (critic_free.py), beside PPO in `minirmo rl --algorithm`: their steps,
+    # batch and minibatch sizes are always ppo's; each has its own lr (docs/presets.md: how tuned)
+    rloo: RLOOConfig = field(default_factory=RLOOConfig)
+    grpo: GRPOConfig = field(default_factory=GRPOConfig)
     calibration_samples: int = 4096  # initial-policy samples every RM is centred on
     # gold-labelled comparisons no proxy trains on, drawn once per seed: every proxy's test loss
     # and accuracy (rm.csv, Figure 6, the data threshold) are measured on the same pairs. (Each
@@ -78,6 +86,12 @@ class Preset:
     overrides: tuple = ()
 
     def __post_init__(self):
+        # RLOO and GRPO draw as many samples as PPO, and step on as many: their steps, batch
+        # and minibatch sizes are ppo's
+        self.rloo, self.grpo = (replace(config, steps=self.ppo.steps,
+                                        batch_size=self.ppo.batch_size,
+                                        minibatch_size=self.ppo.minibatch_size)
+                                for config in (self.rloo, self.grpo))
         if not self.proxy_sizes:
             raise ValueError("proxy_sizes must name at least one RMConfig")
         weights = [size.n_layer * size.n_embd ** 2 for size in self.proxy_sizes]
@@ -103,6 +117,13 @@ class Preset:
             raise ValueError(f"ensembles.pairs must be between 2 and the most comparisons"
                              f" ({self.proxy_data[-1]:,}), got {self.ensembles.pairs!r}")
         self._check_dpo()
+
+    def rl_config(self, algorithm: str):
+        """The config of one RL algorithm: `ppo`, `rloo` or `grpo`."""
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm: must be one of {', '.join(ALGORITHMS)}, "
+                             f"got {algorithm!r}")
+        return getattr(self, algorithm)
 
     def _check_dpo(self) -> None:
         if not self.dpo_losses or len(set(self.dpo_losses)) != len(self.dpo_losses) or any(
@@ -139,13 +160,15 @@ PRESETS = {  # why each setting is what it is, with the measurements: docs/prese
     "test": Preset(
         "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 64)], proxy_data=[1000, 4000],
         bon_pool=4096, seeds=1, ppo=PPOConfig(steps=24, batch_size=128, lr=3e-4),
+        rloo=RLOOConfig(lr=3e-4), grpo=GRPOConfig(lr=3e-5),
         kl_coefs=(0.0, 0.1), large_policy=None, ensembles=None, dpo_losses=("dpo",),
         dpo_betas=(0.01, 1.0)),
     # the demo: 4 seeds, two at a time on 2 cores; short PPO at 3x the default lr
     "tiny": Preset(
         "tiny", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32), RMConfig(2, 64)],
         proxy_data=[1000, 4000], bon_pool=4096, seeds=4,
-        ppo=PPOConfig(steps=30, batch_size=128, lr=3e-4), large_policy=None),
+        ppo=PPOConfig(steps=30, batch_size=128, lr=3e-4), large_policy=None,
+        rloo=RLOOConfig(lr=3e-4), grpo=GRPOConfig(lr=3e-5)),
     # the full sweep: 8 sizes over 2.57 decades (442 to 163,521 params), 250 to 32,000
     # comparisons, the graded world; 3 seeds within the hour on 2 cores
     "paper": Preset(
@@ -155,7 +178,7 @@ PRESETS = {  # why each setting is what it is, with the measurements: docs/prese
         proxy_data=[250, 500, 1000, 2000, 4000, 8000, 32000], bon_pool=16384,
         world=GRADED_WORLD, proxy_train=BTConfig(epochs=4, lr=1.5e-3), proxy_lr_width=32,
         bon_full_grid=False, follow_ups=False, large_policy=PolicyConfig(2, 128),
-        ppo=PPOConfig(steps=48, lr=1e-3),
+        ppo=PPOConfig(steps=48, lr=1e-3), rloo=RLOOConfig(lr=1e-3), grpo=GRPOConfig(lr=1e-4),
         gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3),
                         elite_fraction=0.2),
         dpo=DPOConfig(eval_every=32)),

@@ -157,16 +157,24 @@ class Run:
         return Artefact("pool_gold", compute.pool_gold,
                         dict(pool=self.pool_artefact(), gold=self.gold_artefact()))
 
+    def bon_kl_artefact(self, size: RMConfig, pairs: int, ns: tuple) -> Artefact:
+        return Artefact(f"bon_kl_L{size.n_layer}_d{size.n_embd}_n{pairs}", compute.bon_kl, dict(
+            pool=self.pool_artefact(), proxy=self.proxy_artefact(size, pairs)),
+            dict(ns=tuple(ns)))
+
     def bon_artefact(self, size: RMConfig, pairs: int, ns: tuple) -> Artefact:
         return Artefact(f"bon_L{size.n_layer}_d{size.n_embd}_n{pairs}", compute.bon, dict(
             pool=self.pool_artefact(), proxy=self.proxy_artefact(size, pairs),
             pool_gold=self.pool_gold_artefact()), dict(ns=tuple(ns)))
 
-    def rl_artefact(self, size: RMConfig, pairs: int, kl_coef: float | None = None) -> Artefact:
-        """PPO against one proxy, at the preset's KL coefficient unless `kl_coef` is given."""
-        config = self.preset.ppo if kl_coef is None else replace(self.preset.ppo,
-                                                                 kl_coef=kl_coef)
-        return Artefact(f"rl_L{size.n_layer}_d{size.n_embd}_n{pairs}_kl{config.kl_coef:g}",
+    def rl_artefact(self, size: RMConfig, pairs: int, kl_coef: float | None = None,
+                    algorithm: str = "ppo") -> Artefact:
+        """RL against one proxy (PPO, or `algorithm` "rloo" or "grpo"), at the preset's KL
+        coefficient of that algorithm unless `kl_coef` is given."""
+        config = self.preset.rl_config(algorithm)
+        config = config if kl_coef is None else replace(config, kl_coef=kl_coef)
+        prefix = "rl" if algorithm == "ppo" else algorithm
+        return Artefact(f"{prefix}_L{size.n_layer}_d{size.n_embd}_n{pairs}_kl{config.kl_coef:g}",
                         compute.rl, dict(policy=self.policy_artefact(),
                                          proxies=(self.proxy_artefact(size, pairs),),
                                          gold=self.gold_artefact()),
@@ -287,10 +295,16 @@ class Run:
         """Best-of-n proxy and gold scores against one proxy at each n of `ns` (see bon.py)."""
         return self.get(self.bon_artefact(size, pairs, tuple(ns)))
 
-    def rl(self, size: RMConfig, pairs: int, kl_coef: float | None = None) -> list[dict]:
-        """PPO against one proxy from the initial policy, at the preset's KL coefficient unless
-        `kl_coef` is given; the per-step records (see ppo.py)."""
-        return self.get(self.rl_artefact(size, pairs, kl_coef))
+    def bon_kl(self, size: RMConfig, pairs: int, ns) -> dict:
+        """The exact best-of-n KL on the pool against one proxy at each n of `ns` (see
+        bon.pool_bon_kl), and the pool's share of distinct responses."""
+        return self.get(self.bon_kl_artefact(size, pairs, tuple(ns)))
+
+    def rl(self, size: RMConfig, pairs: int, kl_coef: float | None = None,
+           algorithm: str = "ppo") -> list[dict]:
+        """PPO (or `algorithm`) against one proxy from the initial policy, at the preset's KL
+        coefficient unless `kl_coef` is given; the per-step records (see ppo.py)."""
+        return self.get(self.rl_artefact(size, pairs, kl_coef, algorithm))
 
     def proxies(self):
         """Every (size, pairs) of the preset's grid, smallest size and data first."""

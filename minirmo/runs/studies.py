@@ -1,9 +1,9 @@
 """The studies: each runs one experiment over several seeds and returns plain rows.
 
-Every row carries `seed`, `method` ("bon" or "rl") and the identity of the proxy it optimized
-(`rm_params`, `rm_data`; the KL-penalty and policy-size studies add `kl_coef`,
-`policy_params`), so rows of many seeds and proxies can be written to one CSV and grouped again
-by `analysis`. A study trains whatever it needs through the runs' cache.
+Every row carries `seed`, `method` ("bon"; "rl" for PPO; "rloo", "grpo") and the identity of
+the proxy it optimized (`rm_params`, `rm_data`; the KL-penalty and policy-size studies add
+`kl_coef`, `policy_params`), so rows of many seeds and proxies can be written to one CSV and
+grouped again by `analysis`. A study trains whatever it needs through the runs' cache.
 """
 
 import csv
@@ -65,7 +65,9 @@ def bon_rows(runs: list[Run], proxies=None) -> list[dict]:
 
     For each proxy, one pool of N initial-policy samples per prompt is scored by the proxy and
     by the gold RM, and the unbiased estimator gives the proxy and gold score of best-of-n for
-    log-spaced n ≤ N. KL is the analytic best-of-n KL, log n − (n − 1)/n.
+    log-spaced n ≤ N. `kl` is the analytic best-of-n KL, log n − (n − 1)/n, the paper's
+    x-axis; `kl_exact` the exact KL with each prompt's pool as the reference distribution
+    (`bon.pool_bon_kl`), and `distinct` the share of distinct responses in the pools.
     """
     rows = []
     for run in runs:
@@ -74,9 +76,12 @@ def bon_rows(runs: list[Run], proxies=None) -> list[dict]:
         for size, pairs in tqdm(proxies or run.bon_proxies(), desc=f"best-of-n, seed {run.seed}",
                                 disable=not run.progress):
             params, curve = run.proxy(size, pairs).model.n_params, run.bon(size, pairs, ns)
+            exact = run.bon_kl(size, pairs, ns)
             rows += [{"seed": run.seed, "method": "bon", "rm_params": params, "rm_data": pairs,
-                      "n": n, "kl": float(k), "proxy": float(p), "gold": float(g)}
-                     for n, k, p, g in zip(ns, kl, curve["proxy"], curve["gold"], strict=True)]
+                      "n": n, "kl": float(k), "proxy": float(p), "gold": float(g),
+                      "kl_exact": float(e), "distinct": exact["distinct"]}
+                     for n, k, p, g, e in zip(ns, kl, curve["proxy"], curve["gold"],
+                                              exact["kl_exact"], strict=True)]
     return rows
 
 
@@ -84,34 +89,46 @@ def _rl_proxies(run: Run, proxies):
     return proxies or [(size, run.preset.proxy_data[-1]) for size in run.preset.proxy_sizes]
 
 
-def rl_rows(runs: list[Run], proxies=None, kl_coef: float | None = None) -> list[dict]:
-    """PPO against every proxy (default: every size on the most data), per seed.
+def rl_method(algorithm: str) -> str:
+    """The `method` of an RL algorithm's rows: "rl" for PPO (the paper's RL, as in every
+    study, fits.csv and the laws), the algorithm's own name for "rloo" and "grpo"."""
+    return "rl" if algorithm == "ppo" else algorithm
 
-    Each row is one PPO step: the sampled KL(π ‖ π_init) of that step's rollout and the mean
+
+def rl_rows(runs: list[Run], proxies=None, kl_coef: float | None = None,
+            algorithm: str = "ppo") -> list[dict]:
+    """PPO (or `algorithm`: "rloo", "grpo") against every proxy (default: every size on the
+    most data), per seed.
+
+    Each row is one step: the sampled KL(π ‖ π_init) of that step's rollout and the mean
     proxy and gold scores of the same samples (relative to the initial policy), then the
-    step's diagnostics (length, entropy, clip fraction, ...; see ppo.train_ppo).
+    step's diagnostics (length, entropy, clip fraction, ...; see ppo.train_ppo; they differ
+    between algorithms).
     """
     rows = []
     for run in runs:
         for size, pairs in tqdm(_rl_proxies(run, proxies), desc=f"RL, seed {run.seed}",
                                 disable=not run.progress):
             params = run.proxy(size, pairs).model.n_params
-            rows += [{"seed": run.seed, "method": "rl", "rm_params": params, "rm_data": pairs}
+            rows += [{"seed": run.seed, "method": rl_method(algorithm), "rm_params": params,
+                      "rm_data": pairs}
                      | {k: record[k] for k in ("step", "kl", "proxy", "gold")}
                      | {k: v for k, v in record.items() if k != "samples"}
-                     for record in run.rl(size, pairs, kl_coef)]
+                     for record in run.rl(size, pairs, kl_coef, algorithm)]
     return rows
 
 
-def rl_samples(runs: list[Run], proxies=None, kl_coef: float | None = None) -> list[str]:
-    """The decoded samples PPO logged, one line each, labelled with seed, proxy and step."""
+def rl_samples(runs: list[Run], proxies=None, kl_coef: float | None = None,
+               algorithm: str = "ppo") -> list[str]:
+    """The decoded samples RL logged, one line each, labelled with seed, proxy and step."""
     lines = []
     for run in runs:
         for size, pairs in _rl_proxies(run, proxies):
             params = run.proxy(size, pairs).model.n_params
-            lines += [f"seed {run.seed}, {params:,} params, {pairs} pairs, step {r['step']} "
-                      f"(KL {r['kl']:.1f}): {text}"
-                      for r in run.rl(size, pairs, kl_coef) for text in r.get("samples", [])]
+            lines += [f"{algorithm}, seed {run.seed}, {params:,} params, {pairs} pairs, step "
+                      f"{r['step']} (KL {r['kl']:.1f}): {text}"
+                      for r in run.rl(size, pairs, kl_coef, algorithm)
+                      for text in r.get("samples", [])]
     return lines
 
 
