@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from minirmo.bon import bon_estimate, bon_weights
+from minirmo.bon import bon_estimate, bon_weights, distinct_pool_kl, pool_bon_kl
 from minirmo.kl import bon_kl, bon_kl_exact
 from minirmo.world import World
 
@@ -247,6 +247,44 @@ plt.close(fig)
 # So `bon_kl` is the right x axis for a policy whose samples are (practically) never
 # repeated, which is the case for long language-model responses, and an overestimate when a
 # few outcomes carry most of the probability.
+#
+# ### On samples like minirmo's own
+#
+# Which case are minirmo's pools? `bon.pool_bon_kl(pool, scores, ns)` answers it for a
+# pool: each prompt's N samples become the reference distribution (a response drawn m times
+# has probability m/N), ranked by `scores`, and `bon_kl_exact` gives the KL at each n. Here
+# the pool is the hidden teacher's reviews (what the SFT policy imitates), four prompts, and
+# we rank it two ways: by the hidden utility, a sum of a few counts that ties often, and by
+# that utility plus a little noise, standing in for a proxy RM, whose scores never tie.
+# `distinct_pool_kl` is the same pool had every sample been different: the part of the gap
+# that is only the pool's finite size.
+
+# %%
+N_POOL = 256 if FAST else 4096
+topics = torch.arange(4).repeat_interleave(N_POOL)  # (4 N,) four prompts, N samples each
+pool = torch.cat([world.prompts[topics], world.teacher_sample(topics, gen)], dim=1)
+pool = pool.view(4, N_POOL, -1)  # (prompts, N, seq_len)
+utility = world.utility(pool.flatten(0, 1)).view(4, N_POOL).double()  # (prompts, N)
+proxy_like = utility + 0.1 * torch.randn(utility.shape, generator=gen, dtype=torch.float64)
+pool_ns = sorted({1, 16, N_POOL // 16, N_POOL})
+
+by_utility, distinct = pool_bon_kl(pool, utility, pool_ns)
+by_proxy, _ = pool_bon_kl(pool, proxy_like, pool_ns)
+print(f"distinct responses in the pools: {distinct:.1%}")
+for n, a, u, p, d in zip(pool_ns, bon_kl(pool_ns), by_utility, by_proxy,
+                         distinct_pool_kl(N_POOL, pool_ns), strict=True):
+    print(f"n = {n:5d}: analytic {a:.2f}, exact ranked by the utility {u:.2f}, by a "
+          f"tie-free proxy {p:.2f}, a pool of N distinct {d:.2f} nats")
+
+# %% [markdown]
+# The teacher almost never writes the same review twice, so repeats cost nothing here. Ties
+# in the *ranking* do: ranked by the utility, whose values tie across many different
+# reviews, best-of-n keeps a uniformly random review of the top level, and its KL stops far
+# short of the formula. A proxy RM's scores are continuous, so best-of-n against a proxy
+# follows the formula up to the pool's finite size, which only bends it near n = N.
+# `minirmo bon` measures the same on the trained policy's pools with each proxy (the
+# `kl_exact` and `distinct` columns of bon.csv, the `bon_kl_exact.png` figure and a table
+# that refits α and β against the exact KL).
 #
 # ## 6. One pool, every n: the unbiased best-of-n estimator
 #
