@@ -24,7 +24,8 @@
 # (course tasks 6.1 to 6.3 are their pure pieces).
 #
 # *As a notebook:* `jupytext --to ipynb tutorials/10_critic_free.py`, or the notebook that
-# `minirmo handout` writes. *Time on a 2-core laptop CPU:* about 2 minutes after Tutorial 6
+# `minirmo handout` writes; on Colab, upload it after `pip install -e .` of the project there.
+# *Time on a laptop CPU (2 cores):* about 2 minutes after Tutorial 6
 # in the same run folder (its PPO runs are cached; RLOO and GRPO then train 3 runs each per
 # seed); the fast mode (the `test` preset) takes well under a minute with a warm cache.
 
@@ -138,7 +139,7 @@ print(f"done in {time.time() - T0:.0f} s")
 #
 # ## Exercises
 #
-# 1. **Implement the pieces (tasks 6.1 to 6.3).** In a handout, `leave_one_out_advantages`,
+# 1. **Implement the pieces (Tasks 6.1, 6.2 and 6.3).** In a handout, `leave_one_out_advantages`,
 #    `group_normalized_advantages` and `grpo_loss` are stubs; `minirmo grade --task 6.1`
 #    (and 6.2, 6.3) checks each. Then rerun this tutorial.
 # 2. **The group size.** `minirmo rl --algorithm rloo grpo --set grpo.group_size=8 --set
