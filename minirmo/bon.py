@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from minirmo.kl import bon_kl_exact
+from minirmo.kl import bon_kl_beirami, bon_kl_exact
 
 
 def _bon_weight_matrix(N: int, ns: torch.Tensor) -> torch.Tensor:
@@ -148,3 +148,29 @@ def distinct_pool_kl(N: int, ns: Sequence[int]) -> np.ndarray:
     `pool_bon_kl` gives for a pool without repeats (below the analytic form as n nears N)."""
     probs, ranks = np.full(N, 1.0 / N), np.arange(N, dtype=np.float64)
     return np.array([bon_kl_exact(probs, ranks, n) for n in ns])
+
+
+def pool_beirami_kl(proxy, logp, ns: Sequence[int]) -> np.ndarray:
+    """Beirami et al.'s estimate of best-of-n's KL at each n of `ns` (`kl.bon_kl_beirami`),
+    ε being the initial policy's probability of the response best-of-n keeps: its expectation
+    over which response of each prompt's pool is kept (the estimator's weights), averaged over
+    prompts.
+
+    proxy: (prompts, N) the proxy's score of each sample (it ranks them)
+    logp:  (prompts, N) each sample's log-probability under the initial policy
+    returns (len(ns),) float64
+    """
+    proxy, logp = _as_scores(proxy, "proxy"), _as_scores(logp, "logp")
+    if logp.shape != proxy.shape:
+        raise ValueError(f"logp must have the shape of proxy {tuple(proxy.shape)}, "
+                         f"got {tuple(logp.shape)}")
+    if (logp > 0).any():
+        raise ValueError("logp must be log-probabilities (<= 0)")
+    N = proxy.shape[1]
+    if not ns or any(not 1 <= n <= N for n in ns):
+        raise ValueError(f"ns must be a non-empty sequence of ints in 1..N = {N}, got {ns!r}")
+    order = torch.sort(proxy, dim=1, stable=True).indices  # (prompts, N), as bon_estimate
+    eps = logp.gather(1, order).double().exp().cpu().numpy()  # (prompts, N) ascending proxy
+    weights = _bon_weight_matrix(N, torch.as_tensor(ns)).cpu().numpy()  # (K, N)
+    estimate = bon_kl_beirami(np.asarray(ns)[:, None, None], eps[None])  # (K, prompts, N)
+    return (estimate * weights[:, None, :]).sum(-1).mean(-1)  # (K,)

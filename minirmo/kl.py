@@ -1,4 +1,4 @@
-"""KL divergence from the initial policy: best-of-n analytically and exactly, and sampled.
+"""KL divergence from the initial policy: best-of-n analytically, exactly and from ε, and sampled.
 
 The paper measures optimization by KL(π_opt ‖ π_init), where π_init is the initial policy.
 This module computes it in three ways.
@@ -33,6 +33,21 @@ the largest U, which is a uniformly random one. Forgetting U therefore gives exa
 and forgetting information can only lower KL (the data-processing inequality). The gap comes
 from ties and discreteness. For M equally likely distinct outcomes it shrinks like (n/M)², and
 for two outcomes the KL stays below log 2 however large n gets.
+
+**Best-of-n, estimated from ε** (`bon_kl_beirami`). Beirami et al. also propose to estimate
+the KL from ε, the reference probability of the selected outcome. Suppose that outcome is the
+top one, with mass ε, and everything below it is continuous. Best-of-n keeps it unless all n
+samples miss it, so with probability 1 − (1 − ε)^n; otherwise it is best-of-n of the continuous
+rest. Split the KL by the chain rule over {the top, the rest}:
+
+    KL = (1 − (1 − ε)^n) log((1 − (1 − ε)^n)/ε)
+         + (1 − ε)^n [(n − 1) log(1 − ε) + log n − (n − 1)/n],
+
+the first line for the top, the second for the rest (its mass (1 − ε)^n against 1 − ε, then
+the continuous best-of-n KL inside it). It is exactly `bon_kl_exact` of such a distribution,
+so it lies between 0 and log n − (n − 1)/n; it is the analytic form at ε → 0 and 0 at ε = 1 (a
+deterministic policy). On a policy that rarely repeats itself ε is tiny and it gives the
+analytic form back.
 
 **Sampled KL** (`sampled_kl`). For RL we only have samples y ~ π and per-token log-probs under
 π and π_ref. With log r = log π_ref − log π per token, three estimators of KL(π ‖ π_ref) are
@@ -121,6 +136,30 @@ def bon_kl_exact(probs, rewards, n: int) -> float:
         terms = np.where(q > 0, q * (log_q - np.log(mass)), 0.0)  # (L,)
     return max(float(terms.sum()), 0.0)  # KL ≥ 0; only roundoff could make the sum negative
     # END SOLUTION
+
+
+def bon_kl_beirami(n, eps):
+    """Beirami et al.'s estimate of KL(π_n ‖ π) from ε, the reference probability of the
+    selected outcome: the exact best-of-n KL when that outcome has mass ε at the top and
+    everything below it is continuous (see the module docstring). Between 0 and
+    log n − (n − 1)/n; the analytic form at ε = 0, and 0 at ε = 1.
+
+    n:   an integer >= 1, or an array of them;  eps: probabilities in [0, 1], any shape.
+    Both broadcast; returns float64 (a float for two scalars).
+    """
+    n_arr = np.asarray(n, dtype=np.float64)
+    _check_n(n_arr)
+    e = np.asarray(eps, dtype=np.float64)
+    if e.size == 0 or not np.all((e >= 0) & (e <= 1)):  # NaN fails both comparisons
+        raise ValueError(f"eps must be probabilities in [0, 1], got {eps!r}")
+    miss = np.power(1.0 - e, n_arr)  # (1 − ε)^n: no sample is the top outcome
+    top = 1.0 - miss  # best-of-n's mass on the top outcome
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # 0 · log 0 = 0: the rest is empty at ε = 1, the top has (numerically) no mass at ε ≈ 0
+        rest = np.where(miss > 0, miss * (bon_kl(n_arr) + (n_arr - 1) * np.log1p(-e)), 0.0)
+        top_term = np.where(top > 0, top * (np.log(top) - np.log(e)), 0.0)
+    kl = np.clip(rest + top_term, 0.0, None)  # ≥ 0; only roundoff could make it negative
+    return float(kl) if kl.ndim == 0 else kl
 
 
 # --- per-token estimators of KL(π ‖ π_ref) as functions of log r = log π_ref − log π

@@ -11,8 +11,14 @@ from closeness import check_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minirmo.bon import bon_estimate, bon_weights, distinct_pool_kl, pool_bon_kl
-from minirmo.kl import bon_kl
+from minirmo.bon import (
+    bon_estimate,
+    bon_weights,
+    distinct_pool_kl,
+    pool_beirami_kl,
+    pool_bon_kl,
+)
+from minirmo.kl import bon_kl, bon_kl_beirami
 
 pools = st.integers(min_value=1, max_value=2000).flatmap(
     lambda N: st.tuples(st.just(N), st.integers(min_value=1, max_value=N))
@@ -435,3 +441,44 @@ def test_pool_kl_rejects_a_pool_of_the_wrong_shape_naming_pool():
         pool_bon_kl(torch.zeros(2, 8), torch.zeros(2, 8), [1])
     with pytest.raises(ValueError, match="pool"):
         pool_bon_kl(torch.zeros(2, 9, 3), torch.zeros(2, 8), [1])
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 7), st.integers(0, 2**31 - 1))
+def test_pool_beirami_kl_equals_enumeration_over_every_subset(N, seed):
+    """pool_beirami_kl is the mean, over every n-subset of each prompt's pool, of Beirami et
+    al.'s estimate at the ε of the subset's proxy-best response (ties: the later sample)."""
+    g = torch.Generator().manual_seed(seed)
+    proxy = torch.randint(0, 3, (2, N), generator=g).double()  # ties on purpose
+    logp = -3 * torch.rand(2, N, generator=g, dtype=torch.float64)
+    ns = list(range(1, N + 1))
+
+    def kept(prompt, subset):  # the proxy-best sample of a subset, the later one on a tie
+        return max(subset, key=lambda i: (proxy[prompt, i], i))
+
+    brute = [np.mean([bon_kl_beirami(n, math.exp(logp[p, kept(p, subset)]))
+                      for p in range(2) for subset in itertools.combinations(range(N), n)])
+             for n in ns]
+    check_close("enumerated subsets", pool_beirami_kl(proxy, logp, ns), brute, 1e-12,
+                "the same float64 terms, summed in another order")
+
+
+def test_pool_beirami_kl_is_the_analytic_form_for_improbable_responses_and_zero_for_certain_ones():
+    """Responses of log-probability −50 (ε ≈ 2e-22) give log n − (n − 1)/n; responses of
+    probability 1 give 0 at every n."""
+    proxy = torch.rand(3, 64, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ns = [1, 4, 64]
+    check_close("ε ≈ 0", pool_beirami_kl(proxy, torch.full((3, 64), -50.0), ns), bon_kl(ns),
+                1e-12, "ε below float64's resolution of 1 − ε")
+    assert (pool_beirami_kl(proxy, torch.zeros(3, 64), ns) == 0).all()
+
+
+@pytest.mark.parametrize("logp, ns, name", [(torch.zeros(2, 7), [1], "logp"),
+                                            (torch.full((2, 8), 0.5), [1], "logp"),
+                                            (torch.zeros(2, 8), [9], "ns"),
+                                            (torch.zeros(2, 8), [], "ns")])
+def test_pool_beirami_kl_rejects_bad_input_naming_the_argument(logp, ns, name):
+    """log-probabilities of the wrong shape or above 0, or n outside 1..N, raise a ValueError
+    naming the argument."""
+    with pytest.raises(ValueError, match=name):
+        pool_beirami_kl(torch.zeros(2, 8), logp, ns)

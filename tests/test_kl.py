@@ -10,7 +10,7 @@ from closeness import check_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minirmo.kl import ESTIMATORS, bon_kl, bon_kl_exact, k1, k2, k3, sampled_kl
+from minirmo.kl import ESTIMATORS, bon_kl, bon_kl_beirami, bon_kl_exact, k1, k2, k3, sampled_kl
 
 ns = st.integers(min_value=1, max_value=10**6)
 
@@ -185,6 +185,66 @@ def test_exact_bon_kl_rejects_bad_input_naming_the_argument(probs, rewards, n, n
     """bon_kl_exact raises a ValueError naming probs, rewards or n for bad input."""
     with pytest.raises(ValueError, match=name):
         bon_kl_exact(probs, rewards, n)
+
+
+# --- Beirami et al.'s estimate from ε --------------------------------------------------------
+
+probabilities = st.floats(min_value=0.0, max_value=1.0)
+
+
+@settings(deadline=None)
+@given(ns, probabilities)
+def test_beirami_estimate_lies_between_zero_and_the_analytic_form(n, eps):
+    """Beirami et al.'s estimate is between 0 and log n − (n − 1)/n for every n and ε."""
+    estimate = bon_kl_beirami(n, eps)
+    assert 0 <= estimate <= bon_kl(n) + 1e-12
+
+
+@settings(deadline=None)
+@given(ns)
+def test_beirami_estimate_is_the_analytic_form_as_eps_goes_to_zero(n):
+    """At ε = 0 the estimate is log n − (n − 1)/n, and at ε = 1e-15 it is within 1e-9 of it."""
+    assert bon_kl_beirami(n, 0.0) == pytest.approx(bon_kl(n), abs=1e-12)
+    assert bon_kl_beirami(n, 1e-15) == pytest.approx(bon_kl(n), abs=1e-9)
+
+
+@settings(deadline=None)
+@given(ns, probabilities)
+def test_beirami_estimate_is_zero_for_a_deterministic_policy_and_at_n_equals_one(n, eps):
+    """ε = 1 (the policy always writes the kept response) gives 0 at every n; n = 1 gives 0
+    at every ε."""
+    assert bon_kl_beirami(n, 1.0) == 0.0
+    assert bon_kl_beirami(1, eps) == pytest.approx(0.0, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 64), st.floats(1e-3, 0.999))
+def test_beirami_estimate_is_the_exact_kl_of_a_top_atom_over_a_near_continuum(n, eps):
+    """The estimate is the exact best-of-n KL (bon_kl_exact) of a distribution with mass ε on
+    its top outcome and 1 − ε spread over 20,000 equal outcomes below it (a near continuum)."""
+    M = 20_000
+    probs = np.r_[np.full(M, (1 - eps) / M), eps]
+    exact = bon_kl_exact(probs, np.arange(M + 1.0), n)
+    # the rest is M outcomes, not a continuum: the gap shrinks like (n/M)², ≤ 1e-5 at n = 64
+    check_close(f"n = {n}, ε = {eps}", bon_kl_beirami(n, eps), exact, 1e-4,
+                "M = 20,000 equal outcomes differ from a continuum by about (n/M)²")
+
+
+def test_beirami_estimate_broadcasts_and_returns_a_float_for_scalars():
+    """n and ε broadcast against each other into a float64 array; two scalars give a float."""
+    grid = bon_kl_beirami(np.array([[1], [4], [64]]), np.array([0.0, 0.5, 1.0]))
+    assert grid.shape == (3, 3) and grid.dtype == np.float64
+    assert isinstance(bon_kl_beirami(4, 0.5), float)
+    check_close("ε = 0 column", grid[:, 0], bon_kl([1, 4, 64]), 1e-12, "float64 roundoff")
+
+
+@pytest.mark.parametrize("n, eps, name", [(0, 0.5, "n"), (2.5, 0.5, "n"), (4, -0.1, "eps"),
+                                          (4, 1.5, "eps"), (4, float("nan"), "eps"),
+                                          (4, [], "eps")])
+def test_beirami_estimate_rejects_bad_input_naming_the_argument(n, eps, name):
+    """A non-integer or non-positive n, or an ε outside [0, 1], raises a ValueError naming it."""
+    with pytest.raises(ValueError, match=name):
+        bon_kl_beirami(n, eps)
 
 
 # --- sampled KL estimators -------------------------------------------------------------------
