@@ -112,7 +112,9 @@ def plot_bon_kl_exact(bon_mean, path):
     """Where the analytic best-of-n KL is tight on these pools and where it is not: the exact
     KL on the pools (`kl_exact`) against n beside the analytic form and a pool of N distinct
     responses (left), and gold against sqrt(KL) on either axis for the smallest and the
-    largest proxy on the most comparisons (right). `bon_mean`: seed means of kl and kl_exact."""
+    largest proxy on the most comparisons (right), and Beirami et al.'s estimate from the
+    initial policy's probability of the kept response for the smallest proxy. `bon_mean`: seed
+    means of kl, kl_exact and kl_beirami."""
     most = max(r["rm_data"] for r in bon_mean)
     rows = [r for r in bon_mean if r["rm_data"] == most]
     sizes = sorted({r["rm_params"] for r in rows})
@@ -127,6 +129,8 @@ def plot_bon_kl_exact(bon_mean, path):
     for (params,), curve in group(rows, "rm_params").items():
         left.plot([r["n"] for r in curve], [r["kl_exact"] for r in curve], "--",
                   color=colours[params], label=f"exact on the pools, {params:,} params")
+    left.plot(ns, [r["kl_beirami"] for r in one_curve], "-.", color=colours[sizes[0]], lw=1,
+              label=f"Beirami et al.'s estimate from ε, {sizes[0]:,} params")
     left.set_xscale("log")
     left.set_xlabel("n")
     left.set_ylabel("KL(best-of-n ‖ initial policy) (nats)")

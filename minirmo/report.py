@@ -92,8 +92,10 @@ def bon_kl_table(bon) -> str:
     """How far the analytic best-of-n KL, log n − (n − 1)/n, is from the exact KL on the pools
     (`kl_exact`, bon.pool_bon_kl), per proxy on the most comparisons: the pools' share of
     distinct responses, both KLs at n = N, what a pool of N distinct responses would give
-    (the part of the gap that is the pool's finite size, not its repeats), and the best-of-n
-    form's α and β fitted on the seed-mean curve against each."""
+    (the part of the gap that is the pool's finite size, not its repeats), Beirami et al.'s
+    estimate at n = N (`kl_beirami`, from the initial policy's probability of the kept
+    response), and the best-of-n form's α and β fitted on the seed-mean curve against the
+    analytic and the exact KL."""
     bon = [r for r in bon if r["rm_data"] == most_data(bon)]
     N = max(r["n"] for r in bon)
     at_n = [r for r in bon if r["n"] == N]
@@ -107,14 +109,15 @@ def bon_kl_table(bon) -> str:
              f"{_seeds(bon)}: mean [min, max] over seeds; at n = N = {N:,} the analytic form "
              f"gives {at_n[0]['kl']:.2f} nats, a pool of N distinct responses {distinct_only:.2f}",
              f"{'proxy params':>12} {'distinct':>19} {'exact KL at N':>19} {'overstated':>10} "
-             f"{'alpha: analytic, exact':>23} {'beta: analytic, exact':>22}"]
+             f"{'Beirami at N':>12} {'alpha: analytic, exact':>23} {'beta: analytic, exact':>22}"]
     for params in sorted({r["rm_params"] for r in bon}):
         mine = [r for r in at_n if r["rm_params"] == params]
         exact = Interval.of([r["kl_exact"] for r in mine])
         distinct = Interval.of([r["distinct"] for r in mine])
         a, e = coefficients["kl", params], coefficients["kl_exact", params]
+        beirami = np.mean([r["kl_beirami"] for r in mine])
         lines.append(f"{params:>12,} {distinct:>19.3f} {exact:>19.2f} "
-                     f"{mine[0]['kl'] / exact.mean - 1:>10.0%} "
+                     f"{mine[0]['kl'] / exact.mean - 1:>10.0%} {beirami:>12.2f} "
                      f"{a['alpha']:>11.3f} {e['alpha']:>11.3f} {a['beta']:>10.3f} "
                      f"{e['beta']:>11.3f}")
     return "\n".join(lines)

@@ -5,7 +5,8 @@
 `reproduce` runs, through one cache (so every model and pool is trained once):
 
 * **RM size and data**: best-of-n against every proxy of the grid, RL against every size on
-  the most data (the paper's Figures 1, 2 and 6);
+  the most data (the paper's Figures 1, 2 and 6); where the preset's `rl_algorithms` names
+  them, RLOO and GRPO against the same proxies beside PPO (the algorithms' table);
 * **coefficients**: the forms fitted per seed and on the seed-mean curves, and how α and β
   scale with log RM params (Figure 3), written to fits.csv;
 * **extrapolation**: the best-of-n form fitted on n ≤ N/16 predicts the gold score at n = N,
@@ -91,7 +92,7 @@ def bon_command(runs: list[Run]) -> str:
     """`minirmo bon`: rm.csv, bon.csv, bon.png and the best-of-n table with its findings."""
     write_config(runs)
     rm, bon = _bon(runs)
-    bon_mean = analysis.seed_mean(bon, columns=("kl", "kl_exact", "proxy", "gold"))
+    bon_mean = analysis.seed_mean(bon, columns=("kl", "kl_exact", "kl_beirami", "proxy", "gold"))
     plots.plot_scores_vs_kl(bon_mean, analysis.fit_rows(bon), "bon", runs[0].out / "bon.png")
     plots.plot_bon_kl_exact(bon_mean, runs[0].out / "bon_kl_exact.png")
     return "\n\n".join([report.gold_line(rm), report.bon_table(bon, rm),
@@ -183,9 +184,10 @@ def reproduce(runs: list[Run]) -> str:
     out = runs[0].out
     write_config(runs)
     rm, bon = _bon(runs)
-    rl = _rl(runs)
+    rl_all = _rl(runs, algorithms=runs[0].preset.rl_algorithms)  # PPO's rows, then the others'
+    rl = [r for r in rl_all if r["method"] == "rl"]  # PPO: every study below but the last
     with study("fits"):
-        fits = analysis.fit_rows(bon + rl)
+        fits = analysis.fit_rows(bon + rl_all)
         write_csv(out / "fits.csv", fits)
         scaling = analysis.scaling(fits)
         extrapolation = analysis.extrapolation_rows(bon)
@@ -194,7 +196,7 @@ def reproduce(runs: list[Run]) -> str:
         penalty = kl_penalty_rows(runs)
         write_csv(out / "kl_penalty.csv", penalty)
 
-    bon_mean = analysis.seed_mean(bon, columns=("kl", "kl_exact", "proxy", "gold"))
+    bon_mean = analysis.seed_mean(bon, columns=("kl", "kl_exact", "kl_beirami", "proxy", "gold"))
     rl_mean = analysis.seed_mean(rl)
     exponents = analysis.per_seed(rl, analysis.kl_exponent)
     plots.plot_scores_vs_kl(bon_mean, fits, "bon", out / "fig1a_bon.png")
@@ -215,6 +217,9 @@ def reproduce(runs: list[Run]) -> str:
                 report.rl_table(rl, fits),
                 report.coefficients_table(fits, scaling), report.extrapolation_line(extrapolation),
                 report.laws_table(rm, bon, rl, fits, scaling, extrapolation, penalty)]
+    if len(runs[0].preset.rl_algorithms) > 1:
+        plots.plot_rl_algorithms(analysis.seed_mean(rl_all), fits, out / "rl_algorithms.png")
+        sections.append(report.algorithms_table(rl_all, fits))
     if runs[0].preset.large_policy is not None:
         with study("policy-size"):
             policy_size = policy_size_rows(runs, bon, rl)
@@ -267,7 +272,9 @@ def needs(run: Run, command: str, kl_coef: float | None = None,
     if command == "bon":
         return bon
     penalty = [run.rl_artefact(sizes[0], most, coef) for coef in preset.kl_coefs]
-    leaves = bon + rl + penalty
+    others = [run.rl_artefact(size, most, algorithm=algorithm)
+              for algorithm in preset.rl_algorithms[1:] for size in sizes]
+    leaves = bon + rl + penalty + others
     if command == "findings" or preset.follow_ups:
         leaves += dpo + ensembles
     if command == "reproduce" and preset.large_policy is not None:

@@ -52,10 +52,10 @@ def holds(finding, rows):
 
 def test_bon_command_writes_results_figure_and_config(out):
     """`minirmo bon` writes bon.csv with seed and method first and the exact KL on the pools
-    beside the analytic one, rm.csv, its figures and config."""
+    and Beirami et al.'s estimate beside the analytic one, rm.csv, its figures and config."""
     with open(out / "bon.csv") as f:
         assert next(csv.reader(f)) == ["seed", "method", "rm_params", "rm_data", "n", "kl",
-                                       "proxy", "gold", "kl_exact", "distinct"]
+                                       "proxy", "gold", "kl_exact", "distinct", "kl_beirami"]
     assert (out / "rm.csv").exists() and (out / "config.json").exists()
     assert (out / "bon.png").stat().st_size > 10_000
     assert (out / "bon_kl_exact.png").stat().st_size > 10_000

@@ -382,6 +382,42 @@ def test_rloo_and_grpo_draw_as_many_samples_as_ppo():
         get_preset("tiny").rl_config("sarsa")
 
 
+@pytest.mark.parametrize("algorithms", [(), ("rloo",), ("ppo", "ppo"), ("ppo", "sarsa")])
+def test_a_preset_s_rl_algorithms_start_with_ppo_and_name_each_once(algorithms):
+    """`rl_algorithms` must start with PPO (every other study's RL) and name each known
+    algorithm at most once; otherwise a ValueError names the field."""
+    from dataclasses import replace
+
+    from minirmo.runs.presets import get_preset
+
+    with pytest.raises(ValueError, match="rl_algorithms"):
+        replace(get_preset("test"), rl_algorithms=algorithms)
+
+
+def test_reproduce_needs_each_preset_algorithm_against_every_size():
+    """`reproduce` trains RLOO and GRPO against every size on the most comparisons where the
+    preset names them (tiny does), and no critic-free run where it does not (test, paper)."""
+    from dataclasses import replace
+
+    from test_runs import MICRO
+
+    from minirmo.reproduce import needs
+    from minirmo.runs.presets import ALGORITHMS, get_preset
+    from minirmo.runs.run import Run
+
+    def critic_free(preset):
+        run = Run(preset, "unused", progress=False)
+        return {a.name for a in needs(run, "reproduce") if a.name.startswith(("rloo", "grpo"))}
+
+    run = Run(MICRO, "unused", progress=False)
+    assert critic_free(replace(MICRO, rl_algorithms=ALGORITHMS)) == {
+        run.rl_artefact(size, MICRO.proxy_data[-1], algorithm=a).name
+        for a in ("rloo", "grpo") for size in MICRO.proxy_sizes}
+    assert critic_free(MICRO) == set()
+    assert get_preset("tiny").rl_algorithms == ALGORITHMS
+    assert get_preset("test").rl_algorithms == get_preset("paper").rl_algorithms == ("ppo",)
+
+
 def test_each_algorithm_has_its_own_artefact_and_ppo_keeps_its_name():
     """PPO's artefact is named rl_... as before and is the default; RLOO's and GRPO's are named
     after them, with keys of their own."""

@@ -14,7 +14,7 @@ from minirmo import findings
 from minirmo.cli import main
 from minirmo.ensemble import OBJECTIVES, Ensemble, EnsembleConfig, combine, flip_labels
 from minirmo.reproduce import ensembles_command, reproduce
-from minirmo.runs.presets import get_preset
+from minirmo.runs.presets import ALGORITHMS, get_preset
 from minirmo.runs.studies import disagreement_rows, ensemble_rows, seed_runs
 
 scores = st.tuples(st.integers(2, 6), st.integers(1, 20), st.integers(0, 2**31 - 1)).map(
@@ -121,7 +121,9 @@ def test_noise_levels_differ_only_in_their_flips_and_nest(pairs, p, q, seed):
 
 # --- the study on a micro preset ---------------------------------------------------------------
 
-ENSEMBLE_MICRO = replace(MICRO, ensembles=EnsembleConfig(members=2, label_noise=(0.0, 0.25)))
+# the follow-up studies, and RLOO and GRPO beside PPO, on a micro preset
+ENSEMBLE_MICRO = replace(MICRO, ensembles=EnsembleConfig(members=2, label_noise=(0.0, 0.25)),
+                         rl_algorithms=ALGORITHMS)
 COLUMNS = ["seed", "label_noise", "objective", "members", "member", "rm_params", "rm_data",
            "method", "n", "step", "kl", "proxy", "gold"]
 
@@ -142,6 +144,20 @@ def test_reproduce_runs_the_ensembles_study_and_the_command_reloads_it(micro_stu
     assert len(runs[0].cache.computed) == trained
     assert again.split("\n\n")[0] in printed
     assert "ensembles, best-of-n" in again
+
+
+def test_reproduce_runs_the_preset_s_algorithms_side_by_side(micro_study):
+    """Where the preset names RLOO and GRPO, `reproduce` writes their rows into rl.csv beside
+    PPO's, fits the RL form to each, draws rl_algorithms.png and prints the algorithms' table;
+    the RL-size figures and the laws stay PPO's."""
+    runs, printed = micro_study
+    out = runs[0].out
+    with open(out / "rl.csv") as f:
+        assert {row["method"] for row in csv.DictReader(f)} == {"rl", "rloo", "grpo"}
+    with open(out / "fits.csv") as f:  # (micro's PPO is too short to have a fit: KL < 0)
+        assert {"bon", "rloo", "grpo"} <= {row["method"] for row in csv.DictReader(f)}
+    assert (out / "rl_algorithms.png").stat().st_size > 0
+    assert "RL algorithms" in printed and "rloo" in printed and "grpo" in printed
 
 
 def test_the_ensembles_study_writes_its_csv_and_figure(micro_study):

@@ -10,7 +10,9 @@ loops are called:
     backbone        pretrain_backbone      a proxy's backbone, on the cheap verdict corpus
     proxy, member   train_bradley_terry    a proxy RM (an ensemble member: on noisy labels)
     bon             bon_estimate           best-of-n proxy and gold scores at each n
-    bon_kl          pool_bon_kl            the exact best-of-n KL on the pool, at each n
+    pool_logp       response_logprobs      each pool sample's log-probability (initial policy)
+    bon_kl          pool_bon_kl            the exact best-of-n KL on the pool, at each n, and
+                    pool_beirami_kl        Beirami et al.'s estimate from those log-probabilities
     rl              train_ppo              PPO against one proxy or an ensemble's objective
                     train_rloo, train_grpo RLOO or GRPO against one proxy (critic_free.py)
     dpo             train_dpo              DPO or IPO, with no reward model
@@ -24,11 +26,18 @@ from typing import NamedTuple
 
 import torch
 
-from minirmo.bon import bon_estimate, pool_bon_kl
+from minirmo.bon import bon_estimate, pool_beirami_kl, pool_bon_kl
 from minirmo.critic_free import GRPOConfig, RLOOConfig, train_grpo, train_rloo
 from minirmo.dpo import DPOConfig, train_dpo
 from minirmo.ensemble import OBJECTIVES, Ensemble, combine, flip_labels
-from minirmo.policy import PolicyConfig, SFTConfig, build_policy, sample_pool, sft
+from minirmo.policy import (
+    PolicyConfig,
+    SFTConfig,
+    build_policy,
+    response_logprobs,
+    sample_pool,
+    sft,
+)
 from minirmo.ppo import PPOConfig, train_ppo
 from minirmo.reward import (
     BTConfig,
@@ -164,12 +173,26 @@ def bon(pool: torch.Tensor, proxy: TrainedRM, pool_gold: torch.Tensor, ns: tuple
     return {"proxy": proxy_scores, "gold": gold_scores}
 
 
-def bon_kl(pool: torch.Tensor, proxy: TrainedRM, ns: tuple) -> dict:
-    """The exact best-of-n KL against one proxy at each n of `ns`, each prompt's pool taken as
-    the reference distribution (`bon.pool_bon_kl`) -> {"kl_exact": (len(ns),), "distinct":
-    the share of distinct responses in the pools}."""
-    kl_exact, distinct = pool_bon_kl(pool, proxy.model.score(pool), ns)
-    return {"kl_exact": torch.from_numpy(kl_exact), "distinct": distinct}
+@torch.no_grad()
+def pool_logp(pool: torch.Tensor, policy, world: World, batch_size: int = 4096) -> torch.Tensor:
+    """Each pool sample's log-probability under the initial policy, (prompts, N) float64: the
+    ε of Beirami et al.'s best-of-n KL estimate. One forward pass over the pool."""
+    sequences = pool.flatten(0, 1)  # (prompts · N, seq_len)
+    logp = torch.cat([response_logprobs(policy, sequences[start : start + batch_size],
+                                        world.prompt_len).double().sum(1)
+                      for start in range(0, len(sequences), batch_size)])
+    return logp.view(pool.shape[:2])
+
+
+def bon_kl(pool: torch.Tensor, proxy: TrainedRM, pool_logp: torch.Tensor, ns: tuple) -> dict:
+    """The best-of-n KL against one proxy at each n of `ns`, each prompt's pool taken as the
+    reference distribution: {"kl_exact": (len(ns),) exact (`bon.pool_bon_kl`), "kl_beirami":
+    (len(ns),) Beirami et al.'s estimate (`bon.pool_beirami_kl`), "distinct": the share of
+    distinct responses in the pools}."""
+    scores = proxy.model.score(pool)
+    kl_exact, distinct = pool_bon_kl(pool, scores, ns)
+    return {"kl_exact": torch.from_numpy(kl_exact), "distinct": distinct,
+            "kl_beirami": torch.from_numpy(pool_beirami_kl(scores, pool_logp, ns))}
 
 
 def ensemble_bon(pool: torch.Tensor, pool_gold: torch.Tensor, members: tuple,

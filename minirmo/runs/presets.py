@@ -63,6 +63,10 @@ class Preset:
     # batch and minibatch sizes are always ppo's; each has its own lr (docs/presets.md: how tuned)
     rloo: RLOOConfig = field(default_factory=RLOOConfig)
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
+    # the RL algorithms `reproduce` runs against every size on the most comparisons: PPO first
+    # (the paper's RL, and the only one the other studies run), then RLOO and GRPO beside it
+    # where the preset's time allows (rl.csv, the algorithms' table, rl_algorithms.png)
+    rl_algorithms: tuple = ("ppo",)
     calibration_samples: int = 4096  # initial-policy samples every RM is centred on
     # gold-labelled comparisons no proxy trains on, drawn once per seed: every proxy's test loss
     # and accuracy (rm.csv, Figure 6, the data threshold) are measured on the same pairs. (Each
@@ -98,6 +102,11 @@ class Preset:
         if weights != sorted(weights):  # code reads proxy_sizes[-1] as "the largest"
             raise ValueError("proxy_sizes must be ordered smallest first (by n_layer · n_embd²), "
                              f"got {self.proxy_sizes}")
+        algorithms = self.rl_algorithms
+        if (not algorithms or algorithms[0] != "ppo" or len(set(algorithms)) != len(algorithms)
+                or any(a not in ALGORITHMS for a in algorithms)):
+            raise ValueError(f"rl_algorithms must start with 'ppo' and name each of "
+                             f"{', '.join(ALGORITHMS)} at most once, got {algorithms!r}")
         _check_integers("proxy_data", self.proxy_data, 2)
         if self.proxy_data != sorted(set(self.proxy_data)):  # and proxy_data[-1] as "the most"
             raise ValueError(f"proxy_data must increase strictly, got {self.proxy_data!r}")
@@ -168,7 +177,7 @@ PRESETS = {  # why each setting is what it is, with the measurements: docs/prese
         "tiny", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32), RMConfig(2, 64)],
         proxy_data=[1000, 4000], bon_pool=4096, seeds=4,
         ppo=PPOConfig(steps=30, batch_size=128, lr=3e-4), large_policy=None,
-        rloo=RLOOConfig(lr=3e-4), grpo=GRPOConfig(lr=3e-5)),
+        rloo=RLOOConfig(lr=3e-4), grpo=GRPOConfig(lr=3e-5), rl_algorithms=ALGORITHMS),
     # the full sweep: 8 sizes over 2.57 decades (442 to 163,521 params), 250 to 32,000
     # comparisons, the graded world; 3 seeds within the hour on 2 cores
     "paper": Preset(

@@ -157,10 +157,15 @@ class Run:
         return Artefact("pool_gold", compute.pool_gold,
                         dict(pool=self.pool_artefact(), gold=self.gold_artefact()))
 
+    def pool_logp_artefact(self) -> Artefact:
+        return Artefact("pool_logp", compute.pool_logp,
+                        dict(pool=self.pool_artefact(), policy=self.policy_artefact()),
+                        dict(world=self.world))
+
     def bon_kl_artefact(self, size: RMConfig, pairs: int, ns: tuple) -> Artefact:
         return Artefact(f"bon_kl_L{size.n_layer}_d{size.n_embd}_n{pairs}", compute.bon_kl, dict(
-            pool=self.pool_artefact(), proxy=self.proxy_artefact(size, pairs)),
-            dict(ns=tuple(ns)))
+            pool=self.pool_artefact(), proxy=self.proxy_artefact(size, pairs),
+            pool_logp=self.pool_logp_artefact()), dict(ns=tuple(ns)))
 
     def bon_artefact(self, size: RMConfig, pairs: int, ns: tuple) -> Artefact:
         return Artefact(f"bon_L{size.n_layer}_d{size.n_embd}_n{pairs}", compute.bon, dict(
@@ -296,8 +301,9 @@ class Run:
         return self.get(self.bon_artefact(size, pairs, tuple(ns)))
 
     def bon_kl(self, size: RMConfig, pairs: int, ns) -> dict:
-        """The exact best-of-n KL on the pool against one proxy at each n of `ns` (see
-        bon.pool_bon_kl), and the pool's share of distinct responses."""
+        """The best-of-n KL on the pool against one proxy at each n of `ns`, exact (see
+        bon.pool_bon_kl) and Beirami et al.'s estimate, and the pool's share of distinct
+        responses."""
         return self.get(self.bon_kl_artefact(size, pairs, tuple(ns)))
 
     def rl(self, size: RMConfig, pairs: int, kl_coef: float | None = None,

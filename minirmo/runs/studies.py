@@ -67,7 +67,9 @@ def bon_rows(runs: list[Run], proxies=None) -> list[dict]:
     by the gold RM, and the unbiased estimator gives the proxy and gold score of best-of-n for
     log-spaced n ≤ N. `kl` is the analytic best-of-n KL, log n − (n − 1)/n, the paper's
     x-axis; `kl_exact` the exact KL with each prompt's pool as the reference distribution
-    (`bon.pool_bon_kl`), and `distinct` the share of distinct responses in the pools.
+    (`bon.pool_bon_kl`), `distinct` the share of distinct responses in the pools, and
+    `kl_beirami` Beirami et al.'s estimate from the initial policy's probability of the kept
+    response (`bon.pool_beirami_kl`).
     """
     rows = []
     for run in runs:
@@ -79,9 +81,11 @@ def bon_rows(runs: list[Run], proxies=None) -> list[dict]:
             exact = run.bon_kl(size, pairs, ns)
             rows += [{"seed": run.seed, "method": "bon", "rm_params": params, "rm_data": pairs,
                       "n": n, "kl": float(k), "proxy": float(p), "gold": float(g),
-                      "kl_exact": float(e), "distinct": exact["distinct"]}
-                     for n, k, p, g, e in zip(ns, kl, curve["proxy"], curve["gold"],
-                                              exact["kl_exact"], strict=True)]
+                      "kl_exact": float(e), "distinct": exact["distinct"],
+                      "kl_beirami": float(b)}
+                     for n, k, p, g, e, b in zip(ns, kl, curve["proxy"], curve["gold"],
+                                                 exact["kl_exact"], exact["kl_beirami"],
+                                                 strict=True)]
     return rows
 
 
