@@ -12,6 +12,17 @@ settings.register_profile("minirmo", phases=[p for p in Phase if p != Phase.expl
 settings.load_profile("minirmo")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the marks
+def pytest_collection_modifyitems(items):
+    """Under `pytest -n auto --dist loadgroup` (pytest-xdist, the README's command), the tests
+    that share the `test` preset's run folder (`test_run_dir`) run on one worker, in file
+    order: test_commands.py trains the preset's models there first, and the DPO, ensemble and
+    tutorial tests after it load them. The other tests spread over the other workers."""
+    for item in items:
+        if "test_run_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("test_preset"))
+
+
 def pytest_configure(config):
     """One thread, as the `minirmo` command uses: these models are small enough that a second
     thread only adds overhead, and a fixed thread count keeps every number bit-identical."""
