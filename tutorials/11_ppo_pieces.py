@@ -538,9 +538,11 @@ for tau in (0.99, 0.95, 0.9, 0.8, 0.6):
 #    0.5, 0.3, and plot against the exact KL the relative bias of k2 and the spread of k1 and
 #    k3. From what KL is k2 off by more than 10%? Is there a KL beyond which k3 stops having
 #    the smallest spread?
-# 4. **The best λ (Task 5.1).** With the shrunken value function of section 3, find the λ
-#    that minimizes the mean squared error of the first token's advantage against the true
-#    one (x_0), for responses of 8 and of 32 tokens. Why does the best λ move with length?
+# 4. **The best λ (Task 5.1).** In section 3's coin world, find the λ that minimizes the mean
+#    squared error of the first token's advantage against the true one (x_0), for responses of
+#    8 and of 32 tokens, with a value function that knows nothing (V = 0) and with the
+#    shrunken one (0.5 × V). Why does the best λ rise with length when V = 0, and why is the
+#    shrunken V's best λ so different, although it too is wrong everywhere?
 # 5. **The controller in the real loop (Tasks 5.5, 5.6).** Read the per-step records of the
 #    PPO run against the smallest proxy of the `tiny` preset (`run.rl(size, pairs)` in
 #    Tutorial 6's run folder): the range of `clip_frac` and `approx_kl` over the run. Are
