@@ -126,8 +126,9 @@ print(f"every score + 5: loss {shifted:.4f} (unchanged)")
 #   floor is the labels' own entropy. The fitted scores even beat the true ones on these
 #   pairs, by fitting this sample's share of lucky wins: a small gap here, but a training loss
 #   far below the validation loss is a model memorizing noise (Tutorial 5's exercise 3).
-# * **The fit is sharper where the data are.** With 2,000 pairs every score is pinned to a
-#   few hundredths; try `PAIRS = 50`.
+# * **The fit is only as sharp as the data.** Each pair of responses is compared about 330
+#   times here, and the scores still miss by up to 0.15; try `PAIRS = 50` and watch them
+#   scatter.
 #
 # Why does a confident pair teach so little? The gradient of −log σ(m) with respect to the
 # margin m is −σ(−m) = −(1 − P(model agrees with the label)). Autograd says the same:
