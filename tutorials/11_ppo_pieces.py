@@ -28,7 +28,8 @@
 # `jupytext --to ipynb tutorials/11_ppo_pieces.py`) in Jupyter, or upload it to Colab after
 # `pip install -e .` of the project there. In a handout it stops with `NotImplementedError:
 # Task X.Y: …` at the first function you have not written yet. *Time on a laptop CPU (2
-# cores):* about 4 seconds (fewer samples in fast mode, `MINIRMO_FAST=1`).
+# cores):* about 9 seconds, most of it importing torch; the sections themselves take under 2
+# seconds (fewer samples in fast mode, `MINIRMO_FAST=1`).
 
 # %%
 import itertools
