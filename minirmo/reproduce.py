@@ -230,8 +230,11 @@ def reproduce(runs: list[Run]) -> str:
         with study("policy-size"):
             policy_size = policy_size_rows(runs, bon, rl)
             write_csv(out / "policy_size.csv", policy_size)
-        plots.plot_policy_size(analysis.seed_mean(
-            policy_size, ("policy_params", "method", "rm_params")), out / "policy_size.png")
+        keys = ("policy_params", "method", "rm_params")  # RL's seeds meet at common KL
+        plots.plot_policy_size(
+            analysis.seed_mean([r for r in policy_size if r["method"] == "bon"], keys)
+            + analysis.seed_mean_at_kl([r for r in policy_size if r["method"] == "rl"], keys),
+            out / "policy_size.png")
         sections.append(report.policy_size_summary(policy_size))
     studies = {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty}
     if runs[0].preset.follow_ups:
