@@ -135,8 +135,7 @@ def pool_bon_kl(pool: torch.Tensor, proxy, ns: Sequence[int]) -> tuple[np.ndarra
         _, which, counts = torch.unique(responses, dim=0, return_inverse=True,
                                         return_counts=True)  # (N,), (K,) K distinct
         # identical responses have identical scores: any one of them is its response's score
-        score = torch.zeros(len(counts), dtype=torch.float64, device=scores.device)
-        score = score.scatter(0, which, scores).cpu().numpy()  # (K,)
+        score = scores.new_zeros(len(counts)).scatter(0, which, scores).cpu().numpy()  # (K,)
         probs = (counts.double() / counts.sum()).cpu().numpy()  # (K,)
         kls.append([bon_kl_exact(probs, score, n) for n in ns])
         distinct += len(counts)
@@ -146,7 +145,7 @@ def pool_bon_kl(pool: torch.Tensor, proxy, ns: Sequence[int]) -> tuple[np.ndarra
 def distinct_pool_kl(N: int, ns: Sequence[int]) -> np.ndarray:
     """The exact best-of-n KL at each n of `ns` over N equally likely distinct outcomes: what
     `pool_bon_kl` gives for a pool without repeats (below the analytic form as n nears N)."""
-    probs, ranks = np.full(N, 1.0 / N), np.arange(N, dtype=np.float64)
+    probs, ranks = np.full(N, 1.0 / N), np.arange(N)
     return np.array([bon_kl_exact(probs, ranks, n) for n in ns])
 
 

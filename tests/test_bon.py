@@ -473,12 +473,39 @@ def test_pool_beirami_kl_is_the_analytic_form_for_improbable_responses_and_zero_
     assert (pool_beirami_kl(proxy, torch.zeros(3, 64), ns) == 0).all()
 
 
-@pytest.mark.parametrize("logp, ns, name", [(torch.zeros(2, 7), [1], "logp"),
-                                            (torch.full((2, 8), 0.5), [1], "logp"),
-                                            (torch.zeros(2, 8), [9], "ns"),
-                                            (torch.zeros(2, 8), [], "ns")])
-def test_pool_beirami_kl_rejects_bad_input_naming_the_argument(logp, ns, name):
-    """log-probabilities of the wrong shape or above 0, or n outside 1..N, raise a ValueError
-    naming the argument."""
-    with pytest.raises(ValueError, match=name):
-        pool_beirami_kl(torch.zeros(2, 8), logp, ns)
+@pytest.mark.parametrize("proxy, logp, ns, message", [
+    (torch.zeros(2, 8), torch.zeros(2, 7), [1], "^logp must have the shape of proxy"),
+    (torch.zeros(2, 8), torch.zeros(2, 2, 8), [1], r"^logp must have shape \(prompts, N\)"),
+    (torch.zeros(2, 2, 8), torch.zeros(2, 8), [1], r"^proxy must have shape \(prompts, N\)"),
+    (torch.zeros(2, 8), torch.full((2, 8), 0.5), [1], r"^logp must be log-probabilities \(<= 0\)$"),
+    (torch.zeros(2, 8), torch.zeros(2, 8), [9], "^ns must be"),
+    (torch.zeros(2, 8), torch.zeros(2, 8), [], "^ns must be")])
+def test_pool_beirami_kl_rejects_bad_input_naming_the_argument(proxy, logp, ns, message):
+    """Scores or log-probabilities of the wrong shape, log-probabilities above 0, or n outside
+    1..N raise a ValueError whose message starts with the argument's name."""
+    with pytest.raises(ValueError, match=message):
+        pool_beirami_kl(proxy, logp, ns)
+
+
+@pytest.mark.parametrize("N", [17, 200])
+def test_pool_beirami_kl_keeps_the_later_of_tied_samples_past_sixteen(N):
+    """Every proxy score tied (N > 16, where torch's CPU sort is unstable unless asked to be
+    stable): the response kept by best-of-n is the later one in pool order, as in
+    bon_estimate, so at n = N the estimate is at the last sample's ε."""
+    logp = -torch.linspace(0.1, 5.0, N, dtype=torch.float64)[None]  # (1, N) distinct ε
+    ns = [1, 2, N]
+    weights = [[math.comb(i - 1, n - 1) / math.comb(N, n) for i in range(1, N + 1)] for n in ns]
+    eps = [math.exp(lp) for lp in logp[0].tolist()]
+    expected = [sum(w * bon_kl_beirami(n, e) for w, e in zip(ws, eps, strict=True))
+                for n, ws in zip(ns, weights, strict=True)]
+    got = pool_beirami_kl(torch.zeros(1, N), logp, ns)
+    check_close("estimate with every proxy tied", got, expected, 1e-12,
+                "float64 sums of N terms below 8")
+    assert got[-1] == bon_kl_beirami(N, math.exp(logp[0, -1].item()))
+
+
+def test_pool_kl_rejects_scores_of_the_wrong_shape_naming_proxy():
+    """Scores that are not (prompts, N) or (N,) are an error whose message starts with
+    `proxy`."""
+    with pytest.raises(ValueError, match=r"^proxy must have shape \(prompts, N\)"):
+        pool_bon_kl(torch.zeros(2, 8, 3), torch.zeros(2, 2, 8), [1])

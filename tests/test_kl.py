@@ -230,6 +230,16 @@ def test_beirami_estimate_is_the_exact_kl_of_a_top_atom_over_a_near_continuum(n,
                 "M = 20,000 equal outcomes differ from a continuum by about (n/M)²")
 
 
+def test_beirami_estimate_computes_in_float64_whatever_the_dtype_of_eps():
+    """A float32 ε (a tensor's log-probabilities exponentiated) is estimated in float64: the
+    same float64 numbers as for those values given as float64."""
+    eps32 = np.array([1e-3, 0.1, 0.3], dtype=np.float32)
+    ns = np.array([16, 256, 4096])
+    out = bon_kl_beirami(ns, eps32)
+    assert out.dtype == np.float64
+    assert np.array_equal(out, bon_kl_beirami(ns, eps32.astype(np.float64)))
+
+
 def test_beirami_estimate_broadcasts_and_returns_a_float_for_scalars():
     """n and ε broadcast against each other into a float64 array; two scalars give a float."""
     grid = bon_kl_beirami(np.array([[1], [4], [64]]), np.array([0.0, 0.5, 1.0]))
