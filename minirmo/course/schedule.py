@@ -12,9 +12,11 @@ The one thing chosen by hand is `LESSONS`: which tutorials a lesson runs, in whi
     python -m minirmo.course.schedule --trace tutorials/11_x.py   # or only the ones named
     python -m minirmo.course.schedule --write docs/teaching.md    # the tables into the guide
 
-A new tutorial needs a lesson in `LESSONS` and a trace (`--trace` on it); until it has both,
-`load` refuses to build a schedule and says which is missing. tests/test_schedule.py builds a
-handout and runs each lesson's tutorials in it with exactly the tasks due by then solved.
+`--trace` also writes the tables into docs/teaching.md. A new tutorial needs a line in
+`LESSONS` and a trace (`--trace` on it); until it has both, `load` refuses to build a schedule
+and says which is missing. tests/test_schedule.py checks that needs.json and the guide are up
+to date with the tutorials (cheaply: it does not re-trace), and builds a handout and runs each
+lesson's tutorials in it with exactly the tasks due by then solved.
 """
 
 import argparse
@@ -29,6 +31,7 @@ from minirmo.course.tasks import BY_ID, TASKS
 from minirmo.course.trace import called_tasks
 
 NEEDS = Path("tutorials") / "needs.json"  # relative to the project root
+GUIDE = Path("docs") / "teaching.md"  # the guide that shows the tables
 BEGIN_TABLES = "<!-- BEGIN SCHEDULE (generated: python -m minirmo.course.schedule --write) -->"
 END_TABLES = "<!-- END SCHEDULE -->"
 
@@ -45,12 +48,15 @@ class Lesson:
 LESSONS = (
     Lesson("week 1", "Goodhart without models", ("01_goodhart.py",)),
     Lesson("week 1", "the setup, and the best-of-n KL", ("02_setup_and_bon_kl.py",)),
+    # Tutorial 3 runs PPO against every proxy size, so PPO's pieces (chapter 5) and the
+    # Bradley-Terry loss are due before it; Tutorials 4 and 5 build on it and come after.
     Lesson("week 2", "reward models: their size, their data",
            ("03_rm_size.py", "04_rm_data.py", "05_data_threshold.py")),
     Lesson("week 2", "RL against best-of-n", ("06_rl_vs_bon.py",)),
-    Lesson("going further", "ensembles, direct alignment, graded traps, RL without a critic",
-           ("07_ensembles.py", "08_direct_alignment.py", "09_graded_traps.py",
-            "10_critic_free.py")),
+    Lesson("going further", "reward-model ensembles", ("07_ensembles.py",)),
+    Lesson("going further", "direct alignment", ("08_direct_alignment.py",)),
+    Lesson("going further", "graded traps", ("09_graded_traps.py",)),
+    Lesson("going further", "RL without a critic", ("10_critic_free.py",)),
 )
 
 
@@ -133,8 +139,14 @@ def trace(root=None, tutorials=None) -> dict:
               f"({time.perf_counter() - start:.0f} s)", flush=True)
         needs = dict(sorted(needs.items()))
         # written after each tutorial, so that a failure keeps the traces already taken
-        path.write_text(json.dumps(needs, indent=1) + "\n", encoding="utf-8")
+        path.write_text(dumps(needs), encoding="utf-8")
     return needs
+
+
+def dumps(needs: dict) -> str:
+    """needs.json's text: one line per tutorial, its task ids in course order."""
+    lines = [f" {json.dumps(name)}: {json.dumps(list(ids))}" for name, ids in needs.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def _tasks(ids) -> str:
@@ -204,6 +216,9 @@ def main(argv=None) -> None:
         if args.trace is not None:
             trace(tutorials=args.trace or None)
         schedule = load()
+        if args.trace is not None:
+            write(project_root() / GUIDE, schedule)
+            print(f"wrote the tables into {GUIDE}")
         if args.write:
             write(args.write, schedule)
         else:

@@ -70,20 +70,26 @@ def _run_traced(tutorial: Path) -> list[str]:
     return [task.id for task in TASKS if task.id in called]
 
 
-def called_tasks(tutorial, root, timeout: float = 1200) -> list[str]:
+def called_tasks(tutorial, root, timeout: float = 1200, run_dir=None) -> list[str]:
     """The ids of the tasks `tutorial` calls, run once in fast mode from an empty run folder.
 
     `root` is the project checkout whose `minirmo` package the tutorial imports (through
-    PYTHONPATH; the child checks that it does). Raises RuntimeError with the end of the
-    tutorial's output if it fails, and ValueError naming `tutorial` if it is not a file.
+    PYTHONPATH; the child checks that it does). `run_dir`, if given, is the run folder to use
+    instead (its cached models load, and the tasks that would train them are not called: what a
+    student with the instructor's folder computes). Raises RuntimeError with the end of the
+    tutorial's output if it fails, and ValueError naming `tutorial` if it is not a file and
+    `run_dir` if it is not a folder.
     """
     tutorial, root = Path(tutorial).resolve(), Path(root).resolve()
     if not tutorial.is_file():
         raise ValueError(f"tutorial: {tutorial} is not a file")
+    if run_dir is not None and not Path(run_dir).is_dir():
+        raise ValueError(f"run_dir: {run_dir} is not a folder")
     with tempfile.TemporaryDirectory(prefix="minirmo-trace-") as work:
         work = Path(work)
+        runs = Path(run_dir).resolve() if run_dir is not None else work / "runs"
         env = {**os.environ, "MINIRMO_FAST": "1", "MPLBACKEND": "Agg",
-               "MINIRMO_OUT": str(work / "out"), "MINIRMO_RUN_DIR": str(work / "runs"),
+               "MINIRMO_OUT": str(work / "out"), "MINIRMO_RUN_DIR": str(runs),
                "PYTHONPATH": os.pathsep.join(
                    [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
         result = subprocess.run(
