@@ -18,13 +18,26 @@ def pytest_configure(config):
     torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(config, items):
+    """The schedule's tutorial runs (tests/test_schedule.py, slow) go first in the session.
+
+    They train the `test` preset's models inside the tutorials, from a cold run folder, in a
+    handout with only the tasks due by each lesson solved; run first, that cold folder is the
+    session's `test_run_dir`, and the later tests load those models instead of training them
+    again (cache keys hash recipes, not code, and the handout's code is the reference's)."""
+    first = [item for item in items
+             if item.path.name == "test_schedule.py" and item.get_closest_marker("slow")]
+    if first:
+        items[:] = first + [item for item in items if item not in first]
+
+
 @pytest.fixture(scope="session")
 def test_run_dir(tmp_path_factory):
     """One run folder for the `test` preset, shared by the whole session.
 
-    tests/test_commands.py trains every model of the preset into it, and
-    tests/test_tutorials.py hands it to each tutorial (MINIRMO_RUN_DIR), so the tutorials find
-    the trained models in its cache instead of training them again. Every user must work from
-    a cold folder too: a module run on its own trains what it needs here.
+    tests/test_schedule.py runs the tutorials first (see above), training into it what they
+    need; tests/test_commands.py then trains the rest of the preset into it, and the DPO and
+    ensemble tests reuse it. Every user must work from a cold folder too: a module run on its
+    own trains what it needs here.
     """
     return tmp_path_factory.mktemp("test_run")

@@ -30,7 +30,7 @@ END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
 # What a handout holds, relative to the project root, and what it leaves out.
 INCLUDE = ("minirmo", "tests", "tutorials", "benchmarks", "docs", "README.md", "pyproject.toml",
            ".gitignore")
-INSTRUCTOR_ONLY = ("tests/test_course.py", "benchmarks/mutation.py")
+INSTRUCTOR_ONLY = ("tests/test_course.py", "tests/test_schedule.py", "benchmarks/mutation.py")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".ipynb_checkpoints"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
 PACKAGE = Path(__file__).resolve().parent.parent  # the minirmo package this kit is part of
