@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from minirmo.course import schedule
+from minirmo.course import schedule, trace
 from minirmo.course.handout import INSTRUCTOR_ONLY, fill_in, make_handout, strip_solutions
 from minirmo.course.schedule import Lesson, Schedule
 from minirmo.course.tasks import BY_ID, TASKS
@@ -111,6 +111,28 @@ def test_the_table_abbreviates_a_chapter_s_consecutive_tasks_as_a_range():
     assert schedule._tasks(["1.1", "1.2", "2.1", "3.1", "3.2", "3.3", "5.2"]) == (
         "1.1, 1.2, 2.1, 3.1–3.3, 5.2")
     assert schedule._tasks([]) == "none"
+
+
+# --- trace: what it watches and what it refuses ------------------------------------------------
+
+
+def test_the_tracer_watches_a_function_of_every_task():
+    """task_code() maps the code of every registered task function to its task's id."""
+    code = trace.task_code()
+    assert sorted(set(code.values()), key=ORDER.index) == ORDER
+    assert len(code) == sum(len(task.functions) for task in TASKS)
+
+
+def test_called_tasks_refuses_a_tutorial_that_is_not_a_file_naming_tutorial(tmp_path):
+    """A missing tutorial is refused before any interpreter starts."""
+    with pytest.raises(ValueError, match="tutorial: "):
+        trace.called_tasks(tmp_path / "99_missing.py", ROOT)
+
+
+def test_called_tasks_refuses_a_run_dir_that_is_not_a_folder_naming_run_dir(tmp_path):
+    """A run folder that does not exist is refused, naming the argument."""
+    with pytest.raises(ValueError, match="run_dir: "):
+        trace.called_tasks(ROOT / "tutorials" / TUTORIALS[0], ROOT, run_dir=tmp_path / "none")
 
 
 # --- load and write refuse what they cannot use ------------------------------------------------
