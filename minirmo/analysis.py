@@ -95,6 +95,30 @@ def seed_mean(rows, keys=CURVE, columns=("kl", "proxy", "gold")) -> list[dict]:
     return out
 
 
+def seed_mean_at_kl(rows, keys=CURVE, points: int = 40) -> list[dict]:
+    """RL curves averaged over seeds at common KL, not at common step: each seed's gold,
+    linear in d = sqrt(KL) between its steps, is read at `points` values of d from 0 to the
+    largest d that every seed reached; one row per point, with `kl`, the seed-mean `gold`,
+    its min and max over seeds (`gold_lo`, `gold_hi`) and `seeds`. Seeds spend KL at different
+    rates, so `seed_mean`'s mean KL at each step can go back and forth and its curve zigzag;
+    this one's KL only increases. (Fits stay on `seed_mean`'s curves, one point per step.)"""
+    out = []
+    for key, curve_rows in group(rows, *keys).items():
+        per_seed = []
+        for seed_rows in group(curve_rows, "seed").values():
+            d = sqrt_kl(seed_rows)
+            order = np.argsort(d, kind="stable")  # a sampled KL can dip between steps
+            per_seed.append((d[order], np.array([r["gold"] for r in seed_rows])[order]))
+        grid = np.linspace(0.0, min(d[-1] for d, _ in per_seed), points)  # (points,)
+        gold = np.array([np.interp(grid, d, g) for d, g in per_seed])  # (seeds, points)
+        for i, x in enumerate(grid):
+            out.append(dict(zip(keys, key, strict=True)) | {
+                "seed": MEAN, "seeds": len(per_seed), "kl": float(x * x),
+                "gold": float(gold[:, i].mean()), "gold_lo": float(gold[:, i].min()),
+                "gold_hi": float(gold[:, i].max())})
+    return out
+
+
 def curves(rows, keys=CURVE) -> dict:
     """{(key..., seed): rows in order} for every curve in `rows` (seed-mean rows included)."""
     return group(rows, *keys, "seed")

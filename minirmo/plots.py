@@ -61,7 +61,8 @@ def _seeds_note(rows) -> str:
 
 def _save(fig, path) -> None:
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    # "tight" grows the canvas to whatever is drawn: a suptitle wider than the figure is kept
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 

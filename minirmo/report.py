@@ -127,7 +127,8 @@ def algorithms_table(rl, fits) -> str:
     """RL algorithms side by side (rows of several methods: "rl" for PPO, "rloo", "grpo"),
     per proxy on the most comparisons: how often gold peaks and falls (k of n seeds), the KL
     spent to the smoothed gold peak and that peak, the RL form's R² on the seed-mean curve,
-    and at how many seeds each algorithm reaches the highest peak of them all."""
+    and at how many seeds each algorithm reaches the highest peak of those run against that
+    proxy."""
     rl = [r for r in rl if r["rm_data"] == most_data(rl)]
     r2 = {(f["method"], f["rm_params"]): f["r2"] for f in fits if f["seed"] == MEAN}
     by_seed = curves(rl)  # {(method, params, data, seed): curve}
@@ -139,11 +140,11 @@ def algorithms_table(rl, fits) -> str:
              f"{'algorithm':>9} {'proxy params':>12} {'peaks, falls':>13} {'KL to peak':>19} "
              f"{'peak gold':>19} {'R2':>5} {'highest peak':>13}"]
     for params in sizes:
+        ran = [m for m in methods if (m, params, most_data(rl), seeds[0]) in by_seed]
         peaks = {(m, s): findings.smoothed_peak(by_seed[m, params, most_data(rl), s])
-                 for m in methods for s in seeds}
-        best = {s: max(methods, key=lambda m, s=s: peaks[m, s][0][peaks[m, s][1]])
-                for s in seeds}
-        for m in methods:
+                 for m in ran for s in seeds}
+        best = {s: max(ran, key=lambda m, s=s: peaks[m, s][0][peaks[m, s][1]]) for s in seeds}
+        for m in ran:
             curve_at = {s: by_seed[m, params, most_data(rl), s] for s in seeds}
             falls = sum(findings.rl_peaks_and_falls(curve_at[s])[0] for s in seeds)
             kl_to_peak = Interval.of([curve_at[s][peaks[m, s][1]]["kl"] for s in seeds])

@@ -6,7 +6,8 @@
 
 * **RM size and data**: best-of-n against every proxy of the grid, RL against every size on
   the most data (the paper's Figures 1, 2 and 6); where the preset's `rl_algorithms` names
-  them, RLOO and GRPO against the same proxies beside PPO (the algorithms' table);
+  them, RLOO and GRPO beside PPO against the smallest and the largest of those proxies (the
+  algorithms' table);
 * **coefficients**: the forms fitted per seed and on the seed-mean curves, and how α and β
   scale with log RM params (Figure 3), written to fits.csv;
 * **extrapolation**: the best-of-n form fitted on n ≤ N/16 predicts the gold score at n = N,
@@ -43,6 +44,7 @@ from minirmo.runs.studies import (
     log_spaced_ns,
     policy_size_proxies,
     policy_size_rows,
+    reproduce_rl_proxies,
     rl_method,
     rl_rows,
     rl_samples,
@@ -77,13 +79,16 @@ def _bon(runs: list[Run]):
     return rm, bon
 
 
-def _rl(runs: list[Run], kl_coef: float | None = None, algorithms: tuple = ("ppo",)):
+def _rl(runs: list[Run], kl_coef: float | None = None, algorithms: tuple = ("ppo",),
+        proxies_of=None):
+    """rl.csv and rl_samples.txt: each algorithm against `proxies_of(algorithm)` (default:
+    every size on the most data)."""
     with study("RL"):
-        rl = [row for algorithm in algorithms
-              for row in rl_rows(runs, kl_coef=kl_coef, algorithm=algorithm)]
+        against = {a: proxies_of(a) if proxies_of else None for a in algorithms}
+        rl = [row for a in algorithms for row in rl_rows(runs, against[a], kl_coef, a)]
         write_csv(runs[0].out / "rl.csv", rl)
-        samples = [line for algorithm in algorithms
-                   for line in rl_samples(runs, kl_coef=kl_coef, algorithm=algorithm)]
+        samples = [line for a in algorithms
+                   for line in rl_samples(runs, against[a], kl_coef, a)]
         (runs[0].out / "rl_samples.txt").write_text("\n".join(samples) + "\n")
     return rl
 
@@ -184,7 +189,8 @@ def reproduce(runs: list[Run]) -> str:
     out = runs[0].out
     write_config(runs)
     rm, bon = _bon(runs)
-    rl_all = _rl(runs, algorithms=runs[0].preset.rl_algorithms)  # PPO's rows, then the others'
+    rl_all = _rl(runs, algorithms=runs[0].preset.rl_algorithms,  # PPO's rows, then the others'
+                 proxies_of=partial(reproduce_rl_proxies, runs[0].preset))
     rl = [r for r in rl_all if r["method"] == "rl"]  # PPO: every study below but the last
     with study("fits"):
         fits = analysis.fit_rows(bon + rl_all)
@@ -224,8 +230,11 @@ def reproduce(runs: list[Run]) -> str:
         with study("policy-size"):
             policy_size = policy_size_rows(runs, bon, rl)
             write_csv(out / "policy_size.csv", policy_size)
-        plots.plot_policy_size(analysis.seed_mean(
-            policy_size, ("policy_params", "method", "rm_params")), out / "policy_size.png")
+        keys = ("policy_params", "method", "rm_params")  # RL's seeds meet at common KL
+        plots.plot_policy_size(
+            analysis.seed_mean([r for r in policy_size if r["method"] == "bon"], keys)
+            + analysis.seed_mean_at_kl([r for r in policy_size if r["method"] == "rl"], keys),
+            out / "policy_size.png")
         sections.append(report.policy_size_summary(policy_size))
     studies = {"rm": rm, "bon": bon, "rl": rl, "kl_penalty": penalty}
     if runs[0].preset.follow_ups:
@@ -257,7 +266,7 @@ def needs(run: Run, command: str, kl_coef: float | None = None,
            for loss in preset.dpo_losses for beta in preset.dpo_betas]
     if command == "dpo":  # and the frontiers it is drawn beside (dpo_frontier_rows)
         return dpo + [run.bon_artefact(sizes[-1], most, ns),
-                      run.bon_kl_artefact(sizes[-1], most, ns), run.rl_artefact(sizes[-1], most)]
+                      run.rl_artefact(sizes[-1], most)]
     ensembles, config = [], preset.ensemble_study
     for noise in config.label_noise if config is not None else ():
         ensembles += [run.ensemble_bon_artefact(config, noise, ns)]
@@ -265,23 +274,22 @@ def needs(run: Run, command: str, kl_coef: float | None = None,
                       for objective in ("single", *OBJECTIVES)]
     if command == "ensembles":
         return ensembles
-    bon = [artefact for size, pairs in run.bon_proxies() for artefact in
-           (run.bon_artefact(size, pairs, ns), run.bon_kl_artefact(size, pairs, ns))]
+    bon = [run.bon_artefact(size, pairs, ns) for size, pairs in run.bon_proxies()]
     # rm.csv: every proxy of the grid (an input of its test on the held-out comparisons)
     bon += [run.proxy_test_artefact(size, pairs) for size, pairs in run.proxies()]
     if command == "bon":
         return bon
     penalty = [run.rl_artefact(sizes[0], most, coef) for coef in preset.kl_coefs]
-    others = [run.rl_artefact(size, most, algorithm=algorithm)
-              for algorithm in preset.rl_algorithms[1:] for size in sizes]
+    others = [run.rl_artefact(size, pairs, algorithm=algorithm)
+              for algorithm in preset.rl_algorithms[1:]
+              for size, pairs in reproduce_rl_proxies(preset, algorithm)]
     leaves = bon + rl + penalty + others
     if command == "findings" or preset.follow_ups:
         leaves += dpo + ensembles
     if command == "reproduce" and preset.large_policy is not None:
         large = run.with_policy(preset.large_policy)
         leaves += [artefact for size, pairs in policy_size_proxies(preset) for artefact in
-                   (large.bon_artefact(size, pairs, ns), large.bon_kl_artefact(size, pairs, ns),
-                    large.rl_artefact(size, pairs))]
+                   (large.bon_artefact(size, pairs, ns), large.rl_artefact(size, pairs))]
     return leaves
 
 

@@ -18,17 +18,27 @@ def pytest_configure(config):
     torch.set_num_threads(1)
 
 
-def pytest_collection_modifyitems(config, items):
-    """The schedule's tutorial runs (tests/test_schedule.py, slow) go first in the session.
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the marks
+def pytest_collection_modifyitems(items):
+    """The schedule's tutorial runs go first, and the tests sharing the `test` preset's run
+    folder run on one worker, in that order.
 
-    They train the `test` preset's models inside the tutorials, from a cold run folder, in a
-    handout with only the tasks due by each lesson solved; run first, that cold folder is the
-    session's `test_run_dir`, and the later tests load those models instead of training them
-    again (cache keys hash recipes, not code, and the handout's code is the reference's)."""
+    tests/test_schedule.py's slow tests train the `test` preset's models inside the tutorials,
+    from a cold run folder, in a handout with only the tasks due by each lesson solved; run
+    first, that cold folder is the session's `test_run_dir`, and the later tests load those
+    models instead of training them again (cache keys hash recipes, not code, and the
+    handout's filled-in code is the reference's). Under `pytest -n auto --dist loadgroup`
+    (pytest-xdist, the README's command) every test using `test_run_dir` joins one xdist group,
+    so they run on one worker in this order: the schedule's lessons, then test_commands.py,
+    which trains the rest of the preset, then the DPO and ensemble tests. The other tests
+    spread over the other workers."""
     first = [item for item in items
              if item.path.name == "test_schedule.py" and item.get_closest_marker("slow")]
     if first:
         items[:] = first + [item for item in items if item not in first]
+    for item in items:
+        if "test_run_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("test_preset"))
 
 
 @pytest.fixture(scope="session")

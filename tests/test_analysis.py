@@ -29,6 +29,21 @@ def test_seed_mean_lies_between_the_min_and_max_over_seeds(values):
         assert row["seeds"] == len(values) and row["seed"] == analysis.MEAN
 
 
+@given(st.floats(1.1, 5.0), st.floats(-2.0, 2.0))
+def test_seed_mean_at_kl_averages_seeds_at_the_same_kl(rate, slope):
+    """Two seeds that spend KL at different rates but share gold = slope · d give, at common
+    KL, exactly that line, with a KL that only increases and no band."""
+    steps = np.arange(8.0)
+    rows = [r for seed, r_kl in enumerate((1.0, rate)) for r in curve_rows(
+        seed, kl=tuple(r_kl * steps), gold=tuple(slope * np.sqrt(r_kl * steps)))]
+    mean = analysis.seed_mean_at_kl(rows)
+    kl = [r["kl"] for r in mean]
+    assert kl[0] == 0 and np.all(np.diff(kl) > 0) and math.isclose(kl[-1], 7.0)
+    for r in mean:
+        assert math.isclose(r["gold"], slope * math.sqrt(r["kl"]), abs_tol=1e-9)
+        assert math.isclose(r["gold_lo"], r["gold_hi"], abs_tol=1e-9) and r["seeds"] == 2
+
+
 def test_seed_mean_of_one_seed_is_that_seed():
     """With one seed the seed-mean curve is the seed's curve and its band has no width."""
     rows = curve_rows(3)

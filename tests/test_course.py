@@ -557,6 +557,48 @@ def test_tutorial_exercises_name_the_tasks_they_build_on(path):
     assert named and named <= set(BY_ID), (path.name, named)
 
 
+def _exercises(path: Path) -> list[int]:
+    """The numbers of a tutorial's exercises: the items "# 1. ", "# 2. ", ... of its Exercises
+    section."""
+    section = path.read_text(encoding="utf-8").split("# ## Exercises", 1)[1]
+    return [int(n) for n in re.findall(r"^# (\d+)\. ", section, re.M)]
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
+def test_every_exercise_has_an_answer_key(path):
+    """instructor/answers/<tutorial>.md has one "## Exercise K" section with an answer for each
+    exercise K of the tutorial, and none for an exercise the tutorial does not have."""
+    numbers = _exercises(path)
+    assert numbers == list(range(1, len(numbers) + 1)) and numbers, (path.name, numbers)
+    key = ROOT / "instructor" / "answers" / f"{path.stem}.md"
+    assert key.is_file(), f"no answer key {key.relative_to(ROOT)}"
+    text = key.read_text(encoding="utf-8")
+    sections = re.split(r"^## Exercise (\d+)\b", text, flags=re.M)
+    keyed = [int(n) for n in sections[1::2]]
+    assert keyed == numbers, (key.name, keyed, numbers)
+    for number, body in zip(keyed, sections[2::2], strict=True):
+        assert "**Answer.**" in body, (key.name, number)
+
+
+def test_handout_leaves_out_the_answer_keys(student):
+    """The instructor pack (instructor/: answer keys, rubric, key runner) is not in the
+    handout, and no answer of a key appears in any of its files."""
+    dest, _ = student
+    pack = ROOT / "instructor"
+    assert (pack / "rubric.md").is_file() and len(list((pack / "answers").glob("*.md"))) >= 2
+    assert "instructor" not in handout.INCLUDE
+    assert not (dest / "instructor").exists()
+    answers = [line.strip() for key in (pack / "answers").glob("*.md")
+               for line in key.read_text(encoding="utf-8").split("**Answer.**")[1:]
+               for line in [line.split("\n")[0]] if len(line.strip()) >= 40]
+    assert len(answers) >= 20  # the search is not vacuous
+    for file in dest.rglob("*"):
+        if file.is_file() and file.suffix in {".md", ".py", ".ipynb", ".txt", ".toml"}:
+            text = file.read_text(encoding="utf-8")
+            leaked = [a for a in answers if a in text]
+            assert not leaked, f"{file.relative_to(dest)} holds answer-key text: {leaked[:2]}"
+
+
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
 def test_no_tutorial_starts_the_paper_preset_unless_asked(path):
     """No tutorial picks the hour-long `paper` preset by default; each says how long it takes."""

@@ -394,14 +394,16 @@ def test_a_preset_s_rl_algorithms_start_with_ppo_and_name_each_once(algorithms):
         replace(get_preset("test"), rl_algorithms=algorithms)
 
 
-def test_reproduce_needs_each_preset_algorithm_against_every_size():
-    """`reproduce` trains RLOO and GRPO against every size on the most comparisons where the
-    preset names them (tiny does), and no critic-free run where it does not (test, paper)."""
+def test_reproduce_needs_the_critic_free_runs_against_the_smallest_and_largest_proxy():
+    """`reproduce` trains RLOO and GRPO against the smallest and the largest size on the most
+    comparisons where the preset names them (tiny does), never the sizes between, and no
+    critic-free run where the preset does not name them (test, paper)."""
     from dataclasses import replace
 
     from test_runs import MICRO
 
     from minirmo.reproduce import needs
+    from minirmo.reward import RMConfig
     from minirmo.runs.presets import ALGORITHMS, get_preset
     from minirmo.runs.run import Run
 
@@ -409,11 +411,12 @@ def test_reproduce_needs_each_preset_algorithm_against_every_size():
         run = Run(preset, "unused", progress=False)
         return {a.name for a in needs(run, "reproduce") if a.name.startswith(("rloo", "grpo"))}
 
-    run = Run(MICRO, "unused", progress=False)
-    assert critic_free(replace(MICRO, rl_algorithms=ALGORITHMS)) == {
-        run.rl_artefact(size, MICRO.proxy_data[-1], algorithm=a).name
-        for a in ("rloo", "grpo") for size in MICRO.proxy_sizes}
-    assert critic_free(MICRO) == set()
+    three = replace(MICRO, proxy_sizes=[RMConfig(1, 8, 2), RMConfig(1, 12, 2), RMConfig(1, 16, 2)])
+    run = Run(three, "unused", progress=False)
+    assert critic_free(replace(three, rl_algorithms=ALGORITHMS)) == {
+        run.rl_artefact(size, three.proxy_data[-1], algorithm=a).name
+        for a in ("rloo", "grpo") for size in (three.proxy_sizes[0], three.proxy_sizes[-1])}
+    assert critic_free(three) == set()
     assert get_preset("tiny").rl_algorithms == ALGORITHMS
     assert get_preset("test").rl_algorithms == get_preset("paper").rl_algorithms == ("ppo",)
 

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from minirmo.bon import bon_estimate, bon_weights, distinct_pool_kl, pool_bon_kl
-from minirmo.kl import bon_kl, bon_kl_exact
+from minirmo.kl import bon_kl, bon_kl_beirami, bon_kl_exact
 from minirmo.world import World
 
 FAST = os.environ.get("MINIRMO_FAST") == "1"  # small samples: runs in a few seconds
@@ -285,6 +285,32 @@ for n, a, u, p, d in zip(pool_ns, bon_kl(pool_ns), by_utility, by_proxy,
 # `minirmo bon` measures the same on the trained policy's pools with each proxy (the
 # `kl_exact` and `distinct` columns of bon.csv, the `bon_kl_exact.png` figure and a table
 # that refits α and β against the exact KL).
+#
+# ### Beirami et al.'s estimate: one probability is enough
+#
+# The exact KL needs the whole reference distribution. Beirami et al. (2024) estimate it
+# from one number: ε, the reference probability of the response best-of-n kept.
+# `kl.bon_kl_beirami(n, eps)` is the exact KL of the simplest world with such a response:
+# the kept response carries ε and the rest of the mass is spread so thin that it never
+# ties. Its properties are easy to read off: at ε = 1 the policy is deterministic and
+# best-of-n changes nothing (KL 0); as ε → 0 it is the formula; in between it is below the
+# formula, and as n grows it levels off at −log ε: the most best-of-n can do is always keep
+# that one response.
+
+# %%
+print("    n   formula   " + "   ".join(f"eps={eps:<6g}" for eps in (1e-6, 1e-3, 0.01, 0.1, 0.5)))
+for n in (2, 16, 256, 4096):
+    row = "   ".join(f"{bon_kl_beirami(n, eps):10.3f}" for eps in (1e-6, 1e-3, 0.01, 0.1, 0.5))
+    print(f"{n:5d}   {bon_kl(n):7.3f}   {row}")
+
+# %% [markdown]
+# A review of up to 16 tokens is a long sequence of choices, so its probability is tiny: in
+# `minirmo bon`'s pools (the `tiny` preset) the likeliest response of a pool has ε ≈ e^−5.4 ≈
+# 0.004 and the median one e^−27, and the response a proxy keeps is rarely the likeliest.
+# Averaged over which response is kept (`bon.pool_beirami_kl`), the `kl_beirami` column of
+# bon.csv reads 7.318 nats at n = 4,096: the formula to three decimals. The estimate matters
+# for short answers (a yes/no, a number, a label), where one response can carry most of the
+# mass.
 #
 # ## 6. One pool, every n: the unbiased best-of-n estimator
 #

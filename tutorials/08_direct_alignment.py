@@ -22,10 +22,10 @@
 #
 #     r_π(y) = β · log π(y)/π_ref(y)        (the implicit reward),
 #
-# and the Bradley–Terry loss that trains a reward model (Tutorial 3) becomes a loss on the
-# policy: −log σ(β·(Δ_chosen − Δ_rejected)), with Δ = log π(y) − log π_ref(y). No reward
-# model, no sampling during training, no PPO. IPO (Azar et al. 2023) swaps the logistic
-# loss for a regression of the margin Δ_c − Δ_r onto 1/(2β).
+# and the Bradley–Terry loss that trains a reward model (Tutorial 11, section 1) becomes a
+# loss on the policy: −log σ(β·(Δ_chosen − Δ_rejected)), with Δ = log π(y) − log π_ref(y). No
+# reward model, no sampling during training, no PPO. IPO (Azar et al. 2023) swaps the
+# logistic loss for a regression of the margin Δ_c − Δ_r onto 1/(2β).
 #
 # Rafailov et al. (NeurIPS 2024, "Scaling laws for reward model overoptimization in direct
 # alignment algorithms") asked whether this escapes overoptimization. It does not:

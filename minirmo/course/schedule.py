@@ -49,7 +49,10 @@ LESSONS = (
     Lesson("week 1", "Goodhart without models", ("01_goodhart.py",)),
     Lesson("week 1", "the setup, and the best-of-n KL", ("02_setup_and_bon_kl.py",)),
     # Tutorial 3 runs PPO against every proxy size, so PPO's pieces (chapter 5) and the
-    # Bradley-Terry loss are due before it; Tutorials 4 and 5 build on it and come after.
+    # Bradley-Terry loss are due before it; Tutorial 11 takes those pieces one at a time, so it
+    # opens week 2. Tutorials 4 and 5 build on Tutorial 3 and come after it.
+    Lesson("week 2", "the pieces: the Bradley–Terry loss, the KL estimators, PPO",
+           ("11_ppo_pieces.py",)),
     Lesson("week 2", "reward models: their size, their data",
            ("03_rm_size.py", "04_rm_data.py", "05_data_threshold.py")),
     Lesson("week 2", "RL against best-of-n", ("06_rl_vs_bon.py",)),

@@ -9,9 +9,9 @@ loops are called:
     gold            train_gold             the gold RM, on utility-labelled broad pairs
     backbone        pretrain_backbone      a proxy's backbone, on the cheap verdict corpus
     proxy, member   train_bradley_terry    a proxy RM (an ensemble member: on noisy labels)
-    bon             bon_estimate           best-of-n proxy and gold scores at each n
     pool_logp       response_logprobs      each pool sample's log-probability (initial policy)
-    bon_kl          pool_bon_kl            the exact best-of-n KL on the pool, at each n, and
+    bon             bon_estimate           best-of-n proxy and gold scores at each n, and the
+                    pool_bon_kl            exact best-of-n KL on the pool at each n, and
                     pool_beirami_kl        Beirami et al.'s estimate from those log-probabilities
     rl              train_ppo              PPO against one proxy or an ensemble's objective
                     train_rloo, train_grpo RLOO or GRPO against one proxy (critic_free.py)
@@ -166,13 +166,6 @@ def pool_gold(pool: torch.Tensor, gold: TrainedRM) -> torch.Tensor:
     return gold.model.score(pool)
 
 
-def bon(pool: torch.Tensor, proxy: TrainedRM, pool_gold: torch.Tensor, ns: tuple) -> dict:
-    """Best-of-n against one proxy: the pool scored by the proxy, and the unbiased estimator
-    at each n of `ns` -> {"proxy": (len(ns),), "gold": (len(ns),)}."""
-    proxy_scores, gold_scores = bon_estimate(proxy.model.score(pool), pool_gold, ns)
-    return {"proxy": proxy_scores, "gold": gold_scores}
-
-
 @torch.no_grad()
 def pool_logp(pool: torch.Tensor, policy, world: World, batch_size: int = 4096) -> torch.Tensor:
     """Each pool sample's log-probability under the initial policy, (prompts, N) float64: the
@@ -184,14 +177,18 @@ def pool_logp(pool: torch.Tensor, policy, world: World, batch_size: int = 4096) 
     return logp.view(pool.shape[:2])
 
 
-def bon_kl(pool: torch.Tensor, proxy: TrainedRM, pool_logp: torch.Tensor, ns: tuple) -> dict:
-    """The best-of-n KL against one proxy at each n of `ns`, each prompt's pool taken as the
-    reference distribution: {"kl_exact": (len(ns),) exact (`bon.pool_bon_kl`), "kl_beirami":
-    (len(ns),) Beirami et al.'s estimate (`bon.pool_beirami_kl`), "distinct": the share of
-    distinct responses in the pools}."""
-    scores = proxy.model.score(pool)
+def bon(pool: torch.Tensor, proxy: TrainedRM, pool_gold: torch.Tensor,
+        pool_logp: torch.Tensor, ns: tuple) -> dict:
+    """Best-of-n against one proxy, the pool scored once by the proxy: the unbiased estimator
+    at each n of `ns` -> {"proxy": (len(ns),), "gold": (len(ns),)}, and the best-of-n KL with
+    each prompt's pool as the reference distribution: "kl_exact" (len(ns),) exact
+    (`bon.pool_bon_kl`), "kl_beirami" (len(ns),) Beirami et al.'s estimate
+    (`bon.pool_beirami_kl`) and "distinct", the share of distinct responses in the pools."""
+    scores = proxy.model.score(pool)  # (prompts, N)
+    proxy_scores, gold_scores = bon_estimate(scores, pool_gold, ns)
     kl_exact, distinct = pool_bon_kl(pool, scores, ns)
-    return {"kl_exact": torch.from_numpy(kl_exact), "distinct": distinct,
+    return {"proxy": proxy_scores, "gold": gold_scores, "kl_exact": torch.from_numpy(kl_exact),
+            "distinct": distinct,
             "kl_beirami": torch.from_numpy(pool_beirami_kl(scores, pool_logp, ns))}
 
 

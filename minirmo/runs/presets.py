@@ -63,9 +63,10 @@ class Preset:
     # batch and minibatch sizes are always ppo's; each has its own lr (docs/presets.md: how tuned)
     rloo: RLOOConfig = field(default_factory=RLOOConfig)
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
-    # the RL algorithms `reproduce` runs against every size on the most comparisons: PPO first
-    # (the paper's RL, and the only one the other studies run), then RLOO and GRPO beside it
-    # where the preset's time allows (rl.csv, the algorithms' table, rl_algorithms.png)
+    # the RL algorithms `reproduce` runs on the most comparisons: PPO first (the paper's RL,
+    # against every size, and the only one the other studies run), then RLOO and GRPO beside
+    # it, against the smallest and the largest proxy, where the preset's time allows (rl.csv,
+    # the algorithms' table, rl_algorithms.png; `studies.reproduce_rl_proxies`)
     rl_algorithms: tuple = ("ppo",)
     calibration_samples: int = 4096  # initial-policy samples every RM is centred on
     # gold-labelled comparisons no proxy trains on, drawn once per seed: every proxy's test loss

@@ -162,15 +162,11 @@ class Run:
                         dict(pool=self.pool_artefact(), policy=self.policy_artefact()),
                         dict(world=self.world))
 
-    def bon_kl_artefact(self, size: RMConfig, pairs: int, ns: tuple) -> Artefact:
-        return Artefact(f"bon_kl_L{size.n_layer}_d{size.n_embd}_n{pairs}", compute.bon_kl, dict(
-            pool=self.pool_artefact(), proxy=self.proxy_artefact(size, pairs),
-            pool_logp=self.pool_logp_artefact()), dict(ns=tuple(ns)))
-
     def bon_artefact(self, size: RMConfig, pairs: int, ns: tuple) -> Artefact:
         return Artefact(f"bon_L{size.n_layer}_d{size.n_embd}_n{pairs}", compute.bon, dict(
             pool=self.pool_artefact(), proxy=self.proxy_artefact(size, pairs),
-            pool_gold=self.pool_gold_artefact()), dict(ns=tuple(ns)))
+            pool_gold=self.pool_gold_artefact(), pool_logp=self.pool_logp_artefact()),
+            dict(ns=tuple(ns)))
 
     def rl_artefact(self, size: RMConfig, pairs: int, kl_coef: float | None = None,
                     algorithm: str = "ppo") -> Artefact:
@@ -297,14 +293,9 @@ class Run:
         return self.get(self.pool_artefact())
 
     def bon(self, size: RMConfig, pairs: int, ns) -> dict:
-        """Best-of-n proxy and gold scores against one proxy at each n of `ns` (see bon.py)."""
+        """Best-of-n against one proxy at each n of `ns`: proxy and gold scores, and the KL
+        on the pool, exact and Beirami et al.'s estimate (see compute.bon)."""
         return self.get(self.bon_artefact(size, pairs, tuple(ns)))
-
-    def bon_kl(self, size: RMConfig, pairs: int, ns) -> dict:
-        """The best-of-n KL on the pool against one proxy at each n of `ns`, exact (see
-        bon.pool_bon_kl) and Beirami et al.'s estimate, and the pool's share of distinct
-        responses."""
-        return self.get(self.bon_kl_artefact(size, pairs, tuple(ns)))
 
     def rl(self, size: RMConfig, pairs: int, kl_coef: float | None = None,
            algorithm: str = "ppo") -> list[dict]:

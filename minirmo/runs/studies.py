@@ -78,19 +78,27 @@ def bon_rows(runs: list[Run], proxies=None) -> list[dict]:
         for size, pairs in tqdm(proxies or run.bon_proxies(), desc=f"best-of-n, seed {run.seed}",
                                 disable=not run.progress):
             params, curve = run.proxy(size, pairs).model.n_params, run.bon(size, pairs, ns)
-            exact = run.bon_kl(size, pairs, ns)
             rows += [{"seed": run.seed, "method": "bon", "rm_params": params, "rm_data": pairs,
                       "n": n, "kl": float(k), "proxy": float(p), "gold": float(g),
-                      "kl_exact": float(e), "distinct": exact["distinct"],
+                      "kl_exact": float(e), "distinct": curve["distinct"],
                       "kl_beirami": float(b)}
                      for n, k, p, g, e, b in zip(ns, kl, curve["proxy"], curve["gold"],
-                                                 exact["kl_exact"], exact["kl_beirami"],
+                                                 curve["kl_exact"], curve["kl_beirami"],
                                                  strict=True)]
     return rows
 
 
 def _rl_proxies(run: Run, proxies):
     return proxies or [(size, run.preset.proxy_data[-1]) for size in run.preset.proxy_sizes]
+
+
+def reproduce_rl_proxies(preset: Preset, algorithm: str) -> list[tuple]:
+    """The proxies `reproduce` runs `algorithm` against, all on the most data: PPO against
+    every size; RLOO and GRPO against the smallest and the largest only, which keeps the tiny
+    demo's 4 seeds within the time they took before (`minirmo rl --algorithm` runs every size)."""
+    sizes = preset.proxy_sizes
+    ends = sizes if algorithm == "ppo" or len(sizes) == 1 else [sizes[0], sizes[-1]]
+    return [(size, preset.proxy_data[-1]) for size in ends]
 
 
 def rl_method(algorithm: str) -> str:
