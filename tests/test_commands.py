@@ -1,9 +1,10 @@
 """The paper's central picture end to end on the `test` preset, through the `minirmo` command.
 
 One run of `minirmo bon`, `rl` and `reproduce --preset test --seed 0` (a couple of minutes) is
-shared by every test here, in the session's shared run folder (`test_run_dir`, conftest.py),
-which the tutorials reuse. Each finding is checked by its definition in `minirmo.findings`,
-the same code that `benchmarks/seed_robustness.py` runs at seeds 0-4.
+shared by every test here, in the session's shared run folder (`test_run_dir`, conftest.py).
+In a whole session the tutorials' runs in tests/test_schedule.py come first and train many of
+its models there, which these commands then load. Each finding is checked by its definition
+in `minirmo.findings`, the same code that `benchmarks/seed_robustness.py` runs at seeds 0-4.
 """
 
 import contextlib

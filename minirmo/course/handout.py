@@ -30,7 +30,7 @@ END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
 # What a handout holds, relative to the project root, and what it leaves out.
 INCLUDE = ("minirmo", "tests", "tutorials", "benchmarks", "docs", "README.md", "pyproject.toml",
            ".gitignore")
-INSTRUCTOR_ONLY = ("tests/test_course.py", "benchmarks/mutation.py")
+INSTRUCTOR_ONLY = ("tests/test_course.py", "tests/test_schedule.py", "benchmarks/mutation.py")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".ipynb_checkpoints"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
 PACKAGE = Path(__file__).resolve().parent.parent  # the minirmo package this kit is part of
@@ -78,12 +78,18 @@ def find_regions(text: str, name: str = "<text>") -> list[Region]:
     return regions
 
 
-def strip_solutions(text: str, name: str = "<text>") -> str:
-    """`text` with every solution region replaced by a `raise NotImplementedError` stub."""
+def strip_solutions(text: str, name: str = "<text>", keep=frozenset()) -> str:
+    """`text` with every solution region replaced by a `raise NotImplementedError` stub.
+
+    The regions of the task ids in `keep` stay, without their markers, as a student who solved
+    those tasks would have them.
+    """
     find_regions(text, name)  # validates the markers
     out, inside = [], False
     for line in text.splitlines(keepends=True):
         begin = BEGIN.match(line)
+        if begin and begin["id"] in keep:
+            continue  # its lines follow, and its END marker is dropped below
         if begin:
             inside = True
             message = f"Task {begin['id']}: {begin['title']}"
@@ -175,6 +181,35 @@ def make_handout(dest, source=None) -> dict:
                 summary["notebooks"].append(notebook.relative_to(dest).as_posix())
     summary["stubs"] = dict(sorted(summary["stubs"].items()))
     return summary
+
+
+def fill_in(dest, tasks, source=None) -> list[str]:
+    """Make the handout at `dest` a student's copy in which exactly `tasks` are solved.
+
+    Every package module with solution regions is cut again from the reference checkout
+    `source` (default: the one holding this package), keeping the regions of `tasks` (task ids
+    such as "2.2") and stubbing every other one; nothing else in `dest` changes. Returns the
+    files rewritten, relative to `dest`. Raises ValueError naming `tasks` for an id that is
+    not registered, and naming `dest` if it holds no minirmo package.
+    """
+    unknown = sorted(set(tasks) - set(BY_ID))
+    if unknown:
+        raise ValueError(f"tasks: {', '.join(unknown)} not in minirmo.course.tasks")
+    dest = Path(dest)
+    if not (dest / "minirmo" / "__init__.py").is_file():
+        raise ValueError(f"dest: {dest} holds no minirmo package; is it a handout?")
+    root = Path(source) if source is not None else project_root()
+    written = []
+    for relative in _files(root):
+        if relative.suffix != ".py" or relative.parts[0] != "minirmo":
+            continue
+        text = (root / relative).read_text(encoding="utf-8")
+        if find_regions(text, relative.as_posix()):
+            (dest / relative).write_text(
+                strip_solutions(text, relative.as_posix(), keep=frozenset(tasks)),
+                encoding="utf-8")
+            written.append(relative.as_posix())
+    return written
 
 
 def describe(summary: dict, dest) -> str:
