@@ -42,8 +42,7 @@ def probe_leaves(run, pairs: int) -> list:
     """What the probe reads at one seed: every size's best-of-n curve and test."""
     ns = tuple(log_spaced_ns(run.preset.bon_pool))
     return [artefact for size in run.preset.proxy_sizes for artefact in
-            (run.bon_artefact(size, pairs, ns), run.bon_kl_artefact(size, pairs, ns),
-             run.proxy_test_artefact(size, pairs))]
+            (run.bon_artefact(size, pairs, ns), run.proxy_test_artefact(size, pairs))]
 
 
 def main() -> None:

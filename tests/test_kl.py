@@ -197,7 +197,10 @@ probabilities = st.floats(min_value=0.0, max_value=1.0)
 def test_beirami_estimate_lies_between_zero_and_the_analytic_form(n, eps):
     """Beirami et al.'s estimate is between 0 and log n − (n − 1)/n for every n and ε."""
     estimate = bon_kl_beirami(n, eps)
-    assert 0 <= estimate <= bon_kl(n) + 1e-12
+    # at tiny ε both sides are the same number reached by different float64 sums, whose
+    # rounding grows with n (hypothesis found 2e-12 at n = 11,673): a relative 1e-10, and
+    # 1e-12 for n = 1, where both are 0
+    assert 0 <= estimate <= bon_kl(n) * (1 + 1e-10) + 1e-12
 
 
 @settings(deadline=None)
