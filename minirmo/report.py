@@ -145,6 +145,7 @@ def algorithms_table(rl, fits) -> str:
                  for m in ran for s in seeds}
         best = {s: max(ran, key=lambda m, s=s: peaks[m, s][0][peaks[m, s][1]]) for s in seeds}
         for m in ran:
+            highest = f"{sum(b == m for b in best.values())} of {len(seeds)}"
             curve_at = {s: by_seed[m, params, most_data(rl), s] for s in seeds}
             falls = sum(findings.rl_peaks_and_falls(curve_at[s])[0] for s in seeds)
             kl_to_peak = Interval.of([curve_at[s][peaks[m, s][1]]["kl"] for s in seeds])
@@ -152,7 +153,7 @@ def algorithms_table(rl, fits) -> str:
             lines.append(f"{m if m != 'rl' else 'ppo':>9} {params:>12,} "
                          f"{f'{falls} of {len(seeds)}':>13} {kl_to_peak:>19.1f} {top:>19.2f} "
                          f"{r2.get((m, params), float('nan')):>5.2f} "
-                         f"{f'{sum(b == m for b in best.values())} of {len(seeds)}':>13}")
+                         f"{highest if len(ran) > 1 else 'ran alone':>13}")
     return "\n".join(lines)
 
 
