@@ -109,7 +109,7 @@ def test_advantages_of_groups_that_are_not_groups_raise_value_error_naming_rewar
 def test_group_normalized_advantages_have_mean_zero_and_sample_std_one(groups, k, seed):
     """With ε negligible, each group's advantages average 0 and their sample std is 1."""
     scores = _scores(groups, k, seed)
-    scores[:, 0] += 1.0  # no group of (nearly) equal scores
+    scores[:, 0] = scores.max(1).values + 1.0  # every group spread by at least 1
     advantages = group_normalized_advantages(scores, eps=1e-12)
     torch.testing.assert_close(advantages.mean(1), torch.zeros(groups, dtype=torch.float64),
                                rtol=0, atol=1e-9)
@@ -124,7 +124,7 @@ def test_group_normalized_advantages_ignore_a_shift_and_a_positive_scale(k, shif
     """Standardizing removes the group's location and scale: R·c + s (c > 0, s any, per group)
     gives the advantages of R."""
     scores = _scores(3, k, seed)
-    scores[:, 0] += 1.0
+    scores[:, 0] = scores.max(1).values + 1.0  # every group spread by at least 1, so ε is negligible
     transformed = scores * scale + shift
     torch.testing.assert_close(group_normalized_advantages(transformed, eps=1e-12),
                                group_normalized_advantages(scores, eps=1e-12),
