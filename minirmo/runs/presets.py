@@ -179,16 +179,13 @@ PRESETS = {  # why each setting is what it is, with the measurements: docs/prese
         proxy_data=[1000, 4000], bon_pool=4096, seeds=4,
         ppo=PPOConfig(steps=30, batch_size=128, lr=3e-4), large_policy=None,
         rloo=RLOOConfig(lr=3e-4), grpo=GRPOConfig(lr=3e-5), rl_algorithms=ALGORITHMS),
-    # the full sweep: 8 sizes over 2.57 decades (442 to 163,521 params), 250 to 8,000
-    # comparisons, the graded world; every proxy pretrained on 200,000 reviews with their
-    # readers' ratings, none pushed into a tail (docs/presets.md: why these); 3 seeds within
-    # the hour on 2 cores
+    # the full sweep: 8 sizes over 2.57 decades (442 to 163,521 params), 250 to 32,000
+    # comparisons, the graded world; 3 seeds within the hour on 2 cores
     "paper": Preset(
         "paper",
         proxy_sizes=[RMConfig(1, 3, 1), RMConfig(1, 6, 1), RMConfig(1, 12, 2), RMConfig(2, 16, 2),
                      RMConfig(2, 24, 2), RMConfig(2, 40), RMConfig(2, 64), RMConfig(2, 80)],
-        proxy_data=[250, 500, 1000, 2000, 4000, 8000], bon_pool=16384,
-        pretrain=PretrainConfig(texts=200_000, perturbed_fraction=0.0),
+        proxy_data=[250, 500, 1000, 2000, 4000, 8000, 32000], bon_pool=16384,
         world=GRADED_WORLD, proxy_train=BTConfig(epochs=4, lr=1.5e-3), proxy_lr_width=32,
         bon_full_grid=False, follow_ups=False, large_policy=PolicyConfig(2, 128),
         ppo=PPOConfig(steps=48, lr=1e-3), rloo=RLOOConfig(lr=1e-3), grpo=GRPOConfig(lr=1e-4),
