@@ -124,7 +124,7 @@ def test_group_normalized_advantages_ignore_a_shift_and_a_positive_scale(k, shif
     """Standardizing removes the group's location and scale: R·c + s (c > 0, s any, per group)
     gives the advantages of R."""
     scores = _scores(3, k, seed)
-    scores[:, 0] = scores.max(1).values + 1.0  # every group spread by at least 1, so ε is negligible
+    scores[:, 0] = scores.max(1).values + 1.0  # each group spread by ≥ 1: ε is negligible
     transformed = scores * scale + shift
     torch.testing.assert_close(group_normalized_advantages(transformed, eps=1e-12),
                                group_normalized_advantages(scores, eps=1e-12),

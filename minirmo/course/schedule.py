@@ -60,6 +60,7 @@ LESSONS = (
     Lesson("going further", "direct alignment", ("08_direct_alignment.py",)),
     Lesson("going further", "graded traps", ("09_graded_traps.py",)),
     Lesson("going further", "RL without a critic", ("10_critic_free.py",)),
+    Lesson("going further", "pretrained reward models", ("12_pretraining.py",)),
 )
 
 
