@@ -168,3 +168,23 @@ def test_data_threshold_bar_needs_the_fewest_comparisons_near_chance():
                 for n, gap in gaps.items() for p in (10, 20)]
     assert report._data_lines(rows({100: 0.01, 400: 0.2}), [])[0].endswith("   met")
     assert report._data_lines(rows({100: 0.05, 400: 0.01}), [])[0].endswith("NOT MET")
+
+
+def test_policy_size_bar_needs_the_larger_policy_higher_by_0_2_at_every_seed_and_gaining_less():
+    """The policy-size bar holds when the larger policy starts >= 0.2 gold higher on average,
+    above the smaller at every seed, and gains less from best-of-n at every seed; it fails when
+    one seed starts lower, and when one seed gains more."""
+    def rows(params, seed, init, gain):
+        return [{"policy_params": params, "seed": seed, "gold_init": init, "method": method,
+                 "gold": gold} for method, gold in (("bon", 0.0), ("bon", gain), ("rl", 0.1))]
+
+    def bar(large_inits, large_gains):
+        table = [r for s in (0, 1) for r in rows(100, s, -0.5, 1.0)
+                 + rows(400, s, large_inits[s], large_gains[s])]
+        return report.policy_size_summary(table).splitlines()[-1]
+    met = bar([0.0, -0.1], [0.8, 0.9])
+    assert "starts +0.45 [+0.40, +0.50] gold higher" in met and "at 2 of 2 seeds" in met
+    assert met.endswith("   met")
+    assert bar([0.0, -0.6], [0.8, 0.9]).endswith("NOT MET")  # one seed starts lower
+    assert bar([0.0, -0.1], [0.8, 1.2]).endswith("NOT MET")  # one seed gains more
+    assert bar([-0.35, -0.35], [0.8, 0.9]).endswith("NOT MET")  # 0.15 ahead: under the bar
