@@ -311,27 +311,26 @@ def policy_size_summary(rows) -> str:
     the paper's finding as a bar (its Section 3.4): the larger policy starts higher and gains
     less from best-of-n."""
     lines = ["policy size (proxies on the most data; gold gain over each initial policy)"]
-    per_policy = {}  # params -> per seed: (initial gold, best best-of-n gain)
+    per_policy = {}  # params -> (per seed: initial gold, per seed: best best-of-n gain)
     for (params,), policy_rows in group(rows, "policy_params").items():
         by_seed = group(policy_rows, "seed").values()
-        start = Interval.of([seed_rows[0]["gold_init"] for seed_rows in by_seed])
-        line = f"  policy {params:>9,} params, initial gold {start:+.2f}:"
-        for method in ("bon", "rl"):
-            best = Interval.of([max(r["gold"] for r in seed_rows if r["method"] == method)
-                                for seed_rows in by_seed])
-            line += f"  {method} best gain {best:+.2f}"
-        lines.append(line)
-        per_policy[params] = [(seed_rows[0]["gold_init"],
-                               max(r["gold"] for r in seed_rows if r["method"] == "bon"))
-                              for seed_rows in by_seed]
+        starts = [seed_rows[0]["gold_init"] for seed_rows in by_seed]
+        best = {method: [max(r["gold"] for r in seed_rows if r["method"] == method)
+                         for seed_rows in by_seed] for method in ("bon", "rl")}
+        lines.append(f"  policy {params:>9,} params, initial gold {Interval.of(starts):+.2f}:"
+                     + "".join(f"  {method} best gain {Interval.of(gains):+.2f}"
+                               for method, gains in best.items()))
+        per_policy[params] = starts, best["bon"]
     if len(per_policy) == 2:
-        small, large = (per_policy[params] for params in sorted(per_policy))
-        ahead = Interval.of([b[0] - a[0] for a, b in zip(small, large, strict=True)])
-        less = sum(b[1] < a[1] for a, b in zip(small, large, strict=True))
+        (small_starts, small_gains), (large_starts, large_gains) = (
+            per_policy[params] for params in sorted(per_policy))
+        ahead = Interval.of([b - a for a, b in zip(small_starts, large_starts, strict=True)])
+        less = sum(b < a for a, b in zip(small_gains, large_gains, strict=True))
+        seeds = len(small_gains)
         lines.append(f"  the larger policy starts {ahead:+.2f} gold higher and gains less from "
-                     f"best-of-n at {less} of {len(small)} seeds (bar: >= 0.2 higher, every "
+                     f"best-of-n at {less} of {seeds} seeds (bar: >= 0.2 higher, every "
                      f"seed above 0, less at every seed; paper: higher, and gains less)   "
-                     f"{_bar(ahead.mean >= 0.2 and ahead.lo > 0 and less == len(small))}")
+                     f"{_bar(ahead.mean >= 0.2 and ahead.lo > 0 and less == seeds)}")
     return "\n".join(lines)
 
 
