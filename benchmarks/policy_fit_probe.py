@@ -77,15 +77,17 @@ def main() -> None:
               "samples score 0)")
         print(f"{'writer':>8} {'utility':>8} {'topic':>6} {'praise':>6} {'compl.':>6} "
               f"{'traps':>6} {'taste':>6} {'gold':>6}")
-        for name, sequences in written.items():
-            p = parts(world, sequences)
+        scored = {name: (parts(world, sequences), gold.score(sequences).mean().item())
+                  for name, sequences in written.items()}
+        for name, (p, gold_mean) in scored.items():
             print(f"{name:>8} " + " ".join(f"{p[k]:>+{8 if k == 'utility' else 6}.3f}"
-                                           for k in p) + f" {gold.score(sequences).mean():>+6.3f}")
+                                           for k in p) + f" {gold_mean:>+6.3f}")
         moved = written["teacher"].clone()
         moved[:, 1] = world.prompts[(topic + 1) % len(world.prompts), 1]  # the next topic's
+        teacher, teacher_gold = scored["teacher"]
         print(f"seed {run.seed}: the teacher's reviews under another topic's prompt: utility "
-              f"{(world.utility(moved) - world.utility(written['teacher'])).mean():+.3f}, gold "
-              f"{(gold.score(moved) - gold.score(written['teacher'])).mean():+.3f}\n")
+              f"{world.utility(moved).mean() - teacher['utility']:+.3f}, gold "
+              f"{gold.score(moved).mean() - teacher_gold:+.3f}\n")
 
 
 if __name__ == "__main__":
