@@ -7,9 +7,11 @@ policy-size study (the paper's Section 3.4) before a full run.
 At each seed: SFT of a policy of every size on the preset's corpus (as `reproduce` does), then
 per policy the mean hidden utility of `samples` samples, split into what the utility pays for
 (specifics of the prompt's topic, distinct praise, complaints, the traps, the taste) and the
-gold RM's mean score. Last, the gold's blind spot: the teacher's reviews moved under another
-topic's prompt, what that costs in utility and in gold. The gold RM is trained (or loaded from
-DIR's cache, which `minirmo reproduce --out DIR` shares) for that line and the gold column.
+gold RM's mean score. Then the gold's blind spot: the teacher's reviews moved under another
+topic's prompt, what that costs in utility and in gold; last, how often the gold's label agrees
+with the utility on pairs of the preset policy's samples, the pairs the proxies learn from. The
+gold RM is trained (or loaded from DIR's cache, which `minirmo reproduce --out DIR` shares) for
+those lines and the gold column.
 """
 
 import argparse
@@ -17,6 +19,7 @@ import argparse
 import torch
 
 from minirmo.policy import build_policy, sample, sft
+from minirmo.reward import sample_pairs
 from minirmo.runs import overrides
 from minirmo.runs.presets import get_preset
 from minirmo.runs.studies import seed_runs
@@ -87,7 +90,13 @@ def main() -> None:
         teacher, teacher_gold = scored["teacher"]
         print(f"seed {run.seed}: the teacher's reviews under another topic's prompt: utility "
               f"{world.utility(moved).mean() - teacher['utility']:+.3f}, gold "
-              f"{gold.score(moved).mean() - teacher_gold:+.3f}\n")
+              f"{gold.score(moved).mean() - teacher_gold:+.3f}")
+        first, second = sample_pairs(run.policy(), world, args.samples, (1.0,), draw)
+        u_first, u_second = world.utility(first), world.utility(second)
+        agree = (gold.score(first) > gold.score(second)) == (u_first > u_second)
+        print(f"seed {run.seed}: on {args.samples:,} pairs of the preset policy's samples (what "
+              f"the proxies' labels are drawn on) the gold agrees with the utility "
+              f"{agree[u_first != u_second].float().mean():.3f} of the time\n")
 
 
 if __name__ == "__main__":

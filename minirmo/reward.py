@@ -231,11 +231,18 @@ class GoldConfig:
     # gained 1.90 at n = 16,384; with 20% of best-of-32 responses, 2.53)
     elite_fraction: float = 0.0
     elite_k: int = 32
+    # topic match: the first reply of this share of the pairs also appears beside itself under
+    # another topic's prompt (`World.reprompt`), in an extra pair. Trained only on pairs to one
+    # prompt, a gold RM never learns to check that a specific belongs to the prompt's topic: a
+    # policy that strays off topic looks as good to it (docs/presets.md, "A gold that reads
+    # the prompt")
+    reprompt_fraction: float = 0.0
 
     def __post_init__(self):
         check_positive(self, "pairs", "elite_k")
-        if not 0 <= self.elite_fraction <= 1:
-            raise ValueError(f"elite_fraction must be in [0, 1], got {self.elite_fraction!r}")
+        for name in ("elite_fraction", "reprompt_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
 
 
 def train_gold(world: World, policy, initial: torch.Tensor, config: GoldConfig | None = None,
@@ -253,6 +260,11 @@ def train_gold(world: World, policy, initial: torch.Tensor, config: GoldConfig |
             elite = (elite < config.elite_fraction) & ~rows
             side[elite] = utility_best(policy, world, side[elite, :world.prompt_len],
                                        config.elite_k, generator)
+    if config.reprompt_fraction:  # extra pairs: a reply beside itself under another prompt
+        replies = first[:round(config.reprompt_fraction * len(first))]
+        shift = torch.randint(1, len(world.prompts), (len(replies),), generator=generator)
+        first = torch.cat([first, replies])
+        second = torch.cat([second, world.reprompt(replies, shift.to(world.device))])
     u_first, u_second = world.utility(first), world.utility(second)
     keep = u_first != u_second  # an exact tie carries no preference: drop it
     chosen, rejected = label_pairs(first[keep], second[keep], (u_first > u_second)[keep])

@@ -328,6 +328,20 @@ class World:
         first_topic = self.prompts[0, 1]
         return topic_token - first_topic
 
+    def reprompt(self, sequences: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+        """The same replies under another prompt: row b's topic moved `shift[b]` topics on
+        (``pizza`` -> ``hotel`` at shift 1), every reply token kept.
+        (batch, 3 + max_len), shift (batch,) -> (batch, 3 + max_len).
+
+        A reply beside itself under another prompt is the purest lesson in topic match: the
+        two differ in one token, the topic, and the utility prefers the one whose specifics
+        belong to it. A reward model that only ever compares replies to the same prompt never
+        has to read the prompt at all (see `GoldConfig.reprompt_fraction`)."""
+        out = sequences.clone()
+        topic = (self.topic_of(sequences) + shift) % len(self.prompts)  # (batch,)
+        out[:, :self.prompt_len] = self.prompts[topic]
+        return out
+
     # ------------------------------------------------------------------ the tails
     def perturb(self, sequences: torch.Tensor, generator: torch.Generator | None = None):
         """Push each sequence into a tail the teacher rarely visits (for the gold RM's data).

@@ -16,6 +16,7 @@ from minirmo.reward import (
     label_pairs,
     pair_loss_and_accuracy,
     train_bradley_terry,
+    train_gold,
     utility_best,
 )
 from minirmo.world import World
@@ -72,11 +73,45 @@ def test_utility_best_keeps_the_prompt_and_beats_a_single_sample(world):
 
 
 @pytest.mark.parametrize("change", [{"elite_fraction": -0.1}, {"elite_fraction": 1.5},
-                                    {"elite_k": 0}])
-def test_gold_config_rejects_a_bad_elite_setting_by_name(change):
-    """An elite_fraction outside [0, 1] or an elite_k below 1 is a ValueError naming it."""
+                                    {"elite_k": 0}, {"reprompt_fraction": -0.1},
+                                    {"reprompt_fraction": 1.5}])
+def test_gold_config_rejects_a_bad_elite_or_reprompt_setting_by_name(change):
+    """An elite_fraction or reprompt_fraction outside [0, 1], or an elite_k below 1, is a
+    ValueError naming it."""
     with pytest.raises(ValueError, match=next(iter(change))):
         GoldConfig(**change)
+
+
+def _gold_pairs(world, monkeypatch, reprompt_fraction):
+    """The (chosen, rejected) pairs `train_gold` trains a gold RM on, captured."""
+    seen = {}
+
+    def capture(rm, chosen, rejected, config, generator, progress):
+        seen.update(chosen=chosen, rejected=rejected)
+        return {}
+
+    monkeypatch.setattr("minirmo.reward.train_bradley_terry", capture)
+    torch.manual_seed(0)
+    policy = build_policy(world, PolicyConfig(n_layer=1, n_embd=16, n_head=2)).eval()
+    config = GoldConfig(rm=RMConfig(1, 16, 2), pairs=300, reprompt_fraction=reprompt_fraction)
+    train_gold(world, policy, world.corpus(64, torch.Generator().manual_seed(1)), config,
+               torch.Generator().manual_seed(0))
+    return seen["chosen"], seen["rejected"]
+
+
+def test_gold_reprompt_pairs_are_extra_each_a_reply_beside_itself_under_another_prompt(
+        world, monkeypatch):
+    """reprompt_fraction 1 leaves the gold's ordinary pairs as they were and adds, for each,
+    its first reply beside itself under another topic's prompt, the higher utility chosen."""
+    ordinary = _gold_pairs(world, monkeypatch, 0.0)
+    chosen, rejected = _gold_pairs(world, monkeypatch, 1.0)
+    n = len(ordinary[0])
+    assert torch.equal(chosen[:n], ordinary[0]) and torch.equal(rejected[:n], ordinary[1])
+    extra_chosen, extra_rejected = chosen[n:], rejected[n:]
+    assert len(extra_chosen) > 50  # a reply without specifics ties with itself: dropped
+    assert torch.equal(extra_chosen[:, world.prompt_len:], extra_rejected[:, world.prompt_len:])
+    assert (world.topic_of(extra_chosen) != world.topic_of(extra_rejected)).all()
+    assert (world.utility(extra_chosen) > world.utility(extra_rejected)).all()
 
 
 def test_bradley_terry_learns_a_simple_preference(world):

@@ -4,6 +4,8 @@ from dataclasses import replace
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minirmo.runs.presets import GRADED_WORLD
 from minirmo.world import World, WorldConfig
@@ -69,6 +71,29 @@ def test_teacher_is_fixed_by_the_world_seed():
     """Two worlds with the same seed have the same teacher; another seed gives another one."""
     assert torch.equal(World().bigram, World().bigram)
     assert not torch.equal(World().bigram, World(WorldConfig(seed=7)).bigram)
+
+
+@given(seed=st.integers(0, 2**31 - 1))
+def test_reprompt_keeps_every_reply_token_and_moves_each_topic_by_its_shift(world, seed):
+    """A reprompted review is its reply under the prompt `shift` topics on; shifting on by the
+    rest of the cycle gives back the original."""
+    g = torch.Generator().manual_seed(seed)
+    corpus = world.corpus(16, g)
+    shift = torch.randint(16, (16,), generator=g)
+    moved = world.reprompt(corpus, shift)
+    assert torch.equal(moved[:, world.prompt_len:], corpus[:, world.prompt_len:])
+    assert torch.equal(moved[:, :world.prompt_len],
+                       world.prompts[(world.topic_of(corpus) + shift) % 8])
+    assert torch.equal(world.reprompt(moved, (8 - shift % 8) % 8), corpus)
+
+
+def test_reprompted_teacher_reviews_lose_what_their_specifics_were_worth(world):
+    """Under another topic's prompt the teacher's on-topic specifics earn nothing: the mean
+    utility of its reviews drops by more than 0.8 (one specific's worth)."""
+    g = torch.Generator().manual_seed(0)
+    corpus = world.corpus(2000, g)
+    moved = world.reprompt(corpus, torch.randint(1, 8, (2000,), generator=g))
+    assert world.utility(moved).mean() < world.utility(corpus).mean() - 0.8
 
 
 def test_perturb_reaches_tails_the_teacher_rarely_visits(world):

@@ -187,10 +187,10 @@ PRESETS = {  # why each setting is what it is, with the measurements: docs/prese
                      RMConfig(2, 24, 2), RMConfig(2, 40), RMConfig(2, 64), RMConfig(2, 80)],
         proxy_data=[250, 500, 1000, 2000, 4000, 8000, 32000], bon_pool=16384,
         world=GRADED_WORLD, proxy_train=BTConfig(epochs=4, lr=1.5e-3), proxy_lr_width=32,
-        bon_full_grid=False, follow_ups=False, large_policy=PolicyConfig(2, 128),
+        bon_full_grid=False, follow_ups=False, large_policy=PolicyConfig(2, 32),
         ppo=PPOConfig(steps=48, lr=1e-3), rloo=RLOOConfig(lr=1e-3), grpo=GRPOConfig(lr=1e-4),
         gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3),
-                        elite_fraction=0.2),
+                        elite_fraction=0.2, reprompt_fraction=1.0),
         dpo=DPOConfig(eval_every=32)),
 }
 
