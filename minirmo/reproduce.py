@@ -14,7 +14,7 @@
   as the paper chose its form on n ≤ 1,000 and predicted out to n = 60,000;
 * **KL penalty**: RL against the smallest proxy at several KL coefficients;
 * **policy size**: the RM-size study from a larger initial policy judged by the same gold RM
-  (Section 3.4), unless the preset's `large_policy` is None;
+  (Section 3.4), unless the preset's `second_policy` is None;
 * **ensembles** (beyond the paper, `ensembles_command`): best-of-n and RL against ensembles of
   proxies with and without label noise, unless the preset's `ensembles` is None;
 * **direct alignment**: DPO and IPO at several betas on the proxies' comparisons, with no
@@ -226,7 +226,7 @@ def reproduce(runs: list[Run]) -> str:
     if len(runs[0].preset.rl_algorithms) > 1:
         plots.plot_rl_algorithms(analysis.seed_mean(rl_all), fits, out / "rl_algorithms.png")
         sections.append(report.algorithms_table(rl_all, fits))
-    if runs[0].preset.large_policy is not None:
+    if runs[0].preset.second_policy is not None:
         with study("policy-size"):
             policy_size = policy_size_rows(runs, bon, rl)
             write_csv(out / "policy_size.csv", policy_size)
@@ -286,10 +286,10 @@ def needs(run: Run, command: str, kl_coef: float | None = None,
     leaves = bon + rl + penalty + others
     if command == "findings" or preset.follow_ups:
         leaves += dpo + ensembles
-    if command == "reproduce" and preset.large_policy is not None:
-        large = run.with_policy(preset.large_policy)
+    if command == "reproduce" and preset.second_policy is not None:
+        second = run.with_policy(preset.second_policy)
         leaves += [artefact for size, pairs in policy_size_proxies(preset) for artefact in
-                   (large.bon_artefact(size, pairs, ns), large.rl_artefact(size, pairs))]
+                   (second.bon_artefact(size, pairs, ns), second.rl_artefact(size, pairs))]
     return leaves
 
 

@@ -304,7 +304,7 @@ def micro_preset():
     file without test_runs.py and runs no CUDA test.)"""
     from test_runs import MICRO
 
-    return replace(MICRO, large_policy=PolicyConfig(1, 32, 2),
+    return replace(MICRO, second_policy=PolicyConfig(1, 32, 2),
                    ensembles=EnsembleConfig(members=2, label_noise=(0.0,)))
 
 

@@ -37,8 +37,8 @@ def test_a_set_changes_one_field_and_is_recorded():
     ("dpo_betas=0.1,1", ("dpo_betas", (0.1, 1.0))),
     ("world.extra_traps=spam,stacking", ("world.extra_traps", ("spam", "stacking"))),
     ("ppo.whiten_advantages=false", ("ppo.whiten_advantages", False)),
-    ("large_policy=none", ("large_policy", None)),
-    ("large_policy.n_layer=3", ("large_policy", PolicyConfig(3, 64))),
+    ("second_policy=none", ("second_policy", None)),
+    ("second_policy.n_layer=3", ("second_policy", PolicyConfig(3, 64))),
 ])
 def test_a_value_is_parsed_by_its_fields_type(assignment, value):
     """Numbers, lists, sizes (LxW[xH]), bools and none are parsed by the field's type, and a

@@ -34,7 +34,7 @@ MICRO = Preset(  # every model trains in a second or two
     gold=GoldConfig(rm=RMConfig(1, 16, 2), pairs=300, train=BTConfig(epochs=1, batch_size=64)),
     proxy_train=BTConfig(epochs=1, batch_size=32), calibration_samples=64, test_pairs=200,
     ppo=PPOConfig(steps=4, batch_size=32, minibatch_size=16), kl_coefs=(0.0, 0.1),
-    large_policy=None, ensembles=None)
+    second_policy=None, ensembles=None)
 
 
 def draw_three() -> torch.Tensor:
@@ -106,21 +106,21 @@ def test_an_artefacts_key_changes_with_its_settings_and_its_inputs_keys():
     assert str(CACHE_VERSION) not in base.policy_artefact().key  # hashed, not spelled out
 
 
-WITH_EVERY_STUDY = replace(MICRO, large_policy=PolicyConfig(1, 32, 2),
+WITH_EVERY_STUDY = replace(MICRO, second_policy=PolicyConfig(1, 32, 2),
                            ensembles=EnsembleConfig(members=2, label_noise=(0.0, 0.25)))
 
 
 def keys_and_inputs(preset) -> tuple[dict, dict]:
     """({label: key}, {label: labels of its inputs}) of every artefact `reproduce` reads at
-    seed 0; a label is the artefact's name, "large/..." for the policy-size study's policy."""
+    seed 0; a label is the artefact's name, "second/..." for the policy-size study's policy."""
     run = Run(preset, "unused", progress=False)
     graph = artefact_graph([run], partial(needs, command="reproduce"))
-    large = {run.with_policy(preset.large_policy).policy_artefact().key}
+    second = {run.with_policy(preset.second_policy).policy_artefact().key}
     label = {}
     for node, (_, a) in graph.items():  # inputs come first
-        if any(i.key in large for i in a.input_artefacts()):
-            large.add(a.key)
-        label[node] = ("large/" if a.key in large else "") + a.name
+        if any(i.key in second for i in a.input_artefacts()):
+            second.add(a.key)
+        label[node] = ("second/" if a.key in second else "") + a.name
     assert len(set(label.values())) == len(graph)
     return ({label[node]: node[1] for node in graph},
             {label[node]: {label[(0, i.key)] for i in a.input_artefacts()}
@@ -128,14 +128,14 @@ def keys_and_inputs(preset) -> tuple[dict, dict]:
 
 
 @pytest.mark.parametrize("assignment, readers", [
-    ("ppo.steps=3", ("rl_", "ensemble_rl_", "large/rl_")),
-    ("proxy_train.epochs=2", ("proxy_", "member", "large/proxy_")),
-    ("bon_pool=32", ("pool", "large/pool")),
+    ("ppo.steps=3", ("rl_", "ensemble_rl_", "second/rl_")),
+    ("proxy_train.epochs=2", ("proxy_", "member", "second/proxy_")),
+    ("bon_pool=32", ("pool", "second/pool")),
     ("gold.pairs=301", ("gold",)),
-    ("sft.lr=0.002", ("policy", "large/policy")),
+    ("sft.lr=0.002", ("policy", "second/policy")),
     ("test_pairs=100", ("test_comparisons",)),
     ("ensembles.uwo_lambda=2", ("ensemble_bon", "ensemble_rl_uwo")),
-    ("large_policy.n_embd=48", ("large/policy",)),
+    ("second_policy.n_embd=48", ("second/policy",)),
 ])
 def test_a_setting_changes_the_keys_of_exactly_what_reads_it(assignment, readers):
     """Changing one setting changes the key of each artefact that reads it (named by
@@ -346,7 +346,7 @@ def prepared_micro(tmp_path_factory):
     """A micro preset with every optional study (policy size, ensembles) prepared, then
     reproduced in a fresh process's view of the same folder: (folder, runs, printed, trained)."""
     folder = tmp_path_factory.mktemp("prepared") / "with"
-    preset = replace(MICRO, large_policy=PolicyConfig(1, 32, 2),
+    preset = replace(MICRO, second_policy=PolicyConfig(1, 32, 2),
                      ensembles=EnsembleConfig(members=2, label_noise=(0.0,)))
     runs = seed_runs(preset, folder, seeds=[0], progress=False)
     prepare(runs, "reproduce")
@@ -385,7 +385,7 @@ def test_every_proxy_is_tested_on_the_same_held_out_comparisons(prepared_micro):
 def test_the_policy_size_study_judges_both_policies_by_one_gold(prepared_micro, tmp_path):
     """The policy-size study runs best-of-n and RL against the same proxy sizes from both
     policies, each starting at zero gain (the gold RM is re-centred on each), and a preset
-    without a large policy skips it."""
+    without a second policy skips it."""
     folder, _, printed, _ = prepared_micro
     with open(folder / "policy_size.csv") as f:
         rows = list(csv.DictReader(f))

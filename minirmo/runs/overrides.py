@@ -9,7 +9,7 @@ holds): ``ppo.lr=3e-4``, ``ppo.steps=10``, ``proxy_train.epochs=2``, ``bon_pool=
     a tuple or a list      comma-separated values, e.g. ``proxy_data=500,2000`` or
                            ``dpo_betas=0.1,1``; sizes (proxy_sizes) as LAYERSxWIDTH[xHEADS],
                            e.g. ``proxy_sizes=1x16x2,2x64``
-    an optional field      ``none`` turns it off (e.g. ``large_policy=none``); a field below a
+    an optional field      ``none`` turns it off (e.g. ``second_policy=none``); a field below a
                            config that is off starts from that config's defaults
 
 Every level is rebuilt with `dataclasses.replace`, so each config's own checks run on the new

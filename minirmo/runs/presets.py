@@ -74,9 +74,9 @@ class Preset:
     # proxy's own validation split is a tenth of its data: 25 pairs at 250 comparisons.)
     test_pairs: int = 2000
     kl_coefs: tuple = (0.0, 0.02, 0.05, 0.1)  # the KL-penalty study, unpenalized first
-    # the policy-size study (the paper's Section 3.4) repeats the RM-size study with this one;
-    # None skips the study
-    large_policy: PolicyConfig | None = field(default_factory=lambda: PolicyConfig(3, 128))
+    # the policy-size study (the paper's Section 3.4) repeats the RM-size study from this
+    # second initial policy, smaller or larger than `policy`; None skips the study
+    second_policy: PolicyConfig | None = field(default_factory=lambda: PolicyConfig(3, 128))
     # the ensembles study (ensemble.py; `minirmo ensembles`); None skips it in `reproduce`
     ensembles: EnsembleConfig | None = field(default_factory=EnsembleConfig)
     # direct alignment (`minirmo dpo`): each loss at each beta, on the most comparisons
@@ -171,13 +171,13 @@ PRESETS = {  # why each setting is what it is, with the measurements: docs/prese
         "test", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 64)], proxy_data=[1000, 4000],
         bon_pool=4096, seeds=1, ppo=PPOConfig(steps=24, batch_size=128, lr=3e-4),
         rloo=RLOOConfig(lr=3e-4), grpo=GRPOConfig(lr=3e-5),
-        kl_coefs=(0.0, 0.1), large_policy=None, ensembles=None, dpo_losses=("dpo",),
+        kl_coefs=(0.0, 0.1), second_policy=None, ensembles=None, dpo_losses=("dpo",),
         dpo_betas=(0.01, 1.0)),
     # the demo: 4 seeds, two at a time on 2 cores; short PPO at 3x the default lr
     "tiny": Preset(
         "tiny", proxy_sizes=[RMConfig(1, 16, 2), RMConfig(2, 32), RMConfig(2, 64)],
         proxy_data=[1000, 4000], bon_pool=4096, seeds=4,
-        ppo=PPOConfig(steps=30, batch_size=128, lr=3e-4), large_policy=None,
+        ppo=PPOConfig(steps=30, batch_size=128, lr=3e-4), second_policy=None,
         rloo=RLOOConfig(lr=3e-4), grpo=GRPOConfig(lr=3e-5), rl_algorithms=ALGORITHMS),
     # the full sweep: 8 sizes over 2.57 decades (442 to 163,521 params), 250 to 32,000
     # comparisons, the graded world; 3 seeds within the hour on 2 cores
@@ -187,7 +187,7 @@ PRESETS = {  # why each setting is what it is, with the measurements: docs/prese
                      RMConfig(2, 24, 2), RMConfig(2, 40), RMConfig(2, 64), RMConfig(2, 80)],
         proxy_data=[250, 500, 1000, 2000, 4000, 8000, 32000], bon_pool=16384,
         world=GRADED_WORLD, proxy_train=BTConfig(epochs=4, lr=1.5e-3), proxy_lr_width=32,
-        bon_full_grid=False, follow_ups=False, large_policy=PolicyConfig(2, 32),
+        bon_full_grid=False, follow_ups=False, second_policy=PolicyConfig(2, 32),
         ppo=PPOConfig(steps=48, lr=1e-3), rloo=RLOOConfig(lr=1e-3), grpo=GRPOConfig(lr=1e-4),
         gold=GoldConfig(rm=RMConfig(3, 96), pairs=40_000, train=BTConfig(epochs=4, lr=1e-3),
                         elite_fraction=0.2, reprompt_fraction=1.0),

@@ -154,16 +154,16 @@ def kl_penalty_rows(runs: list[Run]) -> list[dict]:
 
 def policy_size_proxies(preset: Preset) -> list[tuple]:
     """The policy-size study's proxy: the smallest size on the most data, the one every policy
-    overoptimizes. (Each size costs a proxy trained on the larger policy's samples and a PPO
-    run of the larger policy, the costliest runs of the paper preset.)"""
+    overoptimizes. (Each size costs a proxy trained on the second policy's samples and a PPO
+    run of that policy: with a larger second policy, the costliest runs of a preset.)"""
     return [(preset.proxy_sizes[0], preset.proxy_data[-1])]
 
 
 def policy_size_rows(runs: list[Run], bon: list[dict], rl: list[dict]) -> list[dict]:
     """Best-of-n and RL against the smallest proxy size on the most data, for the preset's
-    policy and for its larger policy (`Preset.large_policy`), both judged by the
-    same gold RM (the paper's Section 3.4). The preset's own policy reuses the rows `bon` and
-    `rl` already hold. (One size, not all: see `policy_size_proxies`.)
+    policy and for its second policy (`Preset.second_policy`, smaller or larger), both judged
+    by the same gold RM (the paper's Section 3.4). The preset's own policy reuses the rows `bon`
+    and `rl` already hold. (One size, not all: see `policy_size_proxies`.)
 
     Each row is a bon or rl row with two more columns: `policy_params` and `gold_init` (the
     initial policy's mean gold score, 0 for the preset's policy). Gold stays relative to each
@@ -177,10 +177,10 @@ def policy_size_rows(runs: list[Run], bon: list[dict], rl: list[dict]) -> list[d
         rows += [front | row for row in bon + rl
                  if row["seed"] == run.seed and row["rm_data"] == most
                  and row["rm_params"] in chosen]
-        large = run.with_policy(run.preset.large_policy)
-        front = {"policy_params": large.policy().num_parameters(),
-                 "gold_init": large.initial_gold()}
-        rows += [front | row for row in bon_rows([large], proxies) + rl_rows([large], proxies)]
+        second = run.with_policy(run.preset.second_policy)
+        front = {"policy_params": second.policy().num_parameters(),
+                 "gold_init": second.initial_gold()}
+        rows += [front | row for row in bon_rows([second], proxies) + rl_rows([second], proxies)]
     return rows
 
 
