@@ -13,8 +13,8 @@
 * **extrapolation**: the best-of-n form fitted on n ≤ N/16 predicts the gold score at n = N,
   as the paper chose its form on n ≤ 1,000 and predicted out to n = 60,000;
 * **KL penalty**: RL against the smallest proxy at several KL coefficients;
-* **policy size**: the RM-size study from a larger initial policy judged by the same gold RM
-  (Section 3.4), unless the preset's `second_policy` is None;
+* **policy size**: the RM-size study from a second initial policy, smaller or larger, judged
+  by the same gold RM (Section 3.4), unless the preset's `second_policy` is None;
 * **ensembles** (beyond the paper, `ensembles_command`): best-of-n and RL against ensembles of
   proxies with and without label noise, unless the preset's `ensembles` is None;
 * **direct alignment**: DPO and IPO at several betas on the proxies' comparisons, with no
