@@ -232,6 +232,14 @@ def test_the_policy_is_a_fresh_copy_for_every_caller(tmp_path):
     assert run.policy().transformer.wte.weight.abs().sum() > 0
 
 
+def test_pool_gold_is_the_gold_rm_s_scores_of_the_pool(tmp_path):
+    """`Run.pool_gold` is the gold RM's score of every pool sample, (prompts, N)."""
+    run = Run(MICRO, tmp_path, progress=False)
+    pool = run.pool()  # (prompts, N, seq_len)
+    assert torch.equal(run.pool_gold(), run.gold().model.score(pool))
+    assert run.pool_gold().shape == pool.shape[:2]
+
+
 def test_log_spaced_ns_cover_one_to_n():
     """log_spaced_ns starts at 1, ends at N and strictly increases."""
     ns = log_spaced_ns(4096)

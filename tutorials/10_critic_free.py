@@ -92,8 +92,10 @@ PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 DEVICE = os.environ.get("MINIRMO_DEVICE", "cpu")  # "cuda" on a GPU
 run = Run(get_preset(PRESET), RUN_DIR, DEVICE, progress=not FAST)
+smallest, most = run.preset.proxy_sizes[0], run.preset.proxy_data[-1]
+PROXIES = [(smallest, most)] if FAST else None  # None: every size on the most data
 rows = [row for algorithm in ("ppo", "rloo", "grpo")
-        for row in studies.rl_rows([run], algorithm=algorithm)]
+        for row in studies.rl_rows([run], PROXIES, algorithm=algorithm)]
 fits = analysis.fit_rows(rows)
 print(report.algorithms_table(rows, fits))
 plots.plot_rl_algorithms(analysis.seed_mean(rows), fits, OUT / "10_rl_algorithms.png")
@@ -123,7 +125,6 @@ print(f"figure: {OUT / '10_rl_algorithms.png'}")
 # runs use no KL penalty. What does DeepSeekMath's β = 0.04 do against the smallest proxy?
 
 # %%
-smallest, most = run.preset.proxy_sizes[0], run.preset.proxy_data[-1]
 for coef in (0.0, 0.04):
     curve = run.rl(smallest, most, kl_coef=coef, algorithm="grpo")
     gold, peak = smoothed_peak(curve)  # gold smoothed over 3 steps, and its peak's index

@@ -292,6 +292,10 @@ class Run:
         """The best-of-n pool: N initial-policy samples per prompt, (prompts, N, seq_len)."""
         return self.get(self.pool_artefact())
 
+    def pool_gold(self) -> torch.Tensor:
+        """The gold RM's scores of the pool, (prompts, N), scored once and cached."""
+        return self.get(self.pool_gold_artefact())
+
     def bon(self, size: RMConfig, pairs: int, ns) -> dict:
         """Best-of-n against one proxy at each n of `ns`: proxy and gold scores, and the KL
         on the pool, exact and Beirami et al.'s estimate (see compute.bon)."""
