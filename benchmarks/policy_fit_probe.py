@@ -85,8 +85,7 @@ def main() -> None:
         for name, (p, gold_mean) in scored.items():
             print(f"{name:>8} " + " ".join(f"{p[k]:>+{8 if k == 'utility' else 6}.3f}"
                                            for k in p) + f" {gold_mean:>+6.3f}")
-        moved = written["teacher"].clone()
-        moved[:, 1] = world.prompts[(topic + 1) % len(world.prompts), 1]  # the next topic's
+        moved = world.reprompt(written["teacher"], torch.ones_like(topic))  # the next topic's
         teacher, teacher_gold = scored["teacher"]
         print(f"seed {run.seed}: the teacher's reviews under another topic's prompt: utility "
               f"{world.utility(moved).mean() - teacher['utility']:+.3f}, gold "

@@ -44,8 +44,7 @@ def main() -> None:
           f"prompt (RM standard deviations) / test accuracy, proxies on {most:,} comparisons")
     for run in seed_runs(preset, args.out, seeds=args.seeds, progress=False):
         world, draw = run.world, torch.Generator().manual_seed(5)
-        topic = world.sample_topics(args.reviews, draw)
-        reviews = torch.cat([world.prompts[topic], world.teacher_sample(topic, draw)], 1)
+        reviews = world.corpus(args.reviews, draw)  # (reviews, seq_len), the teacher's
         moved = world.reprompt(reviews, torch.randint(1, len(world.prompts), (args.reviews,),
                                                       generator=draw))
         cells = [f"gold {moved_change(run.gold().model, reviews, moved):+.2f}"]
