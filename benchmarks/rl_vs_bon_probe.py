@@ -24,6 +24,7 @@ import argparse
 import numpy as np
 import torch
 
+from minirmo.analysis import peak
 from minirmo.findings import smoothed_peak
 from minirmo.runs import overrides
 from minirmo.runs.presets import get_preset
@@ -68,7 +69,7 @@ def main() -> None:
                 variant = overrides.apply(preset, [f"ppo.lr={lr:g}", f"ppo.steps={steps}"])
                 curve = Run(variant, args.out, seed=run.seed, progress=False,
                             cache=run.cache).rl(size, most)
-                raw = max(curve, key=lambda r: r["gold"])
+                raw = peak(curve)
                 smoothed, at = smoothed_peak(curve)
                 reached = [r for r in curve if r["proxy"] <= bon_proxy[-1]]
                 gaps = [r["gold"] - np.interp(r["proxy"], bon_proxy, bon_gold) for r in reached]
