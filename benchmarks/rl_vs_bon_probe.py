@@ -7,10 +7,11 @@ the README's "RL peaks lower than best-of-n".
 At each seed and proxy size (indices into the preset's `proxy_sizes`, on its most comparisons):
 best-of-n's curve on the pool, then PPO from the initial policy at each learning-rate x steps
 schedule (the first is the preset's). Per PPO run it prints the gold peak (raw, as the report
-reads it, and smoothed over 3 steps, as the findings read it), the KL and proxy score there,
-and the gap between RL's gold and best-of-n's gold *at the same proxy score* (best-of-n's
-gold interpolated at RL's proxy score), averaged over the steps whose proxy score best-of-n
-also reaches. Two explanations part there:
+reads it, and smoothed over 3 steps, as the findings read it), the KL and the proxy score
+there (smoothed the same way), and the gap between RL's gold and best-of-n's gold *at the same
+proxy score* (best-of-n's gold interpolated at RL's proxy score): averaged over the steps whose
+proxy score best-of-n also reaches, one step at a time, and at the smoothed peak, smoothed gold
+against smoothed proxy. Two explanations part there:
   - if RL's gold sits on best-of-n's gold-vs-proxy curve (gap about 0) and RL peaks lower, RL
     steps over best-of-n's peak: a smaller step should peak higher;
   - if RL's gold sits below that curve (gap < 0), RL buys the same proxy score with worse
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 
 from minirmo.analysis import peak
-from minirmo.findings import smoothed_peak
+from minirmo.findings import smooth, smoothed_peak
 from minirmo.runs import overrides
 from minirmo.runs.presets import get_preset
 from minirmo.runs.run import Run
@@ -73,9 +74,11 @@ def main() -> None:
                 smoothed, at = smoothed_peak(curve)
                 reached = [r for r in curve if r["proxy"] <= bon_proxy[-1]]
                 gaps = [r["gold"] - np.interp(r["proxy"], bon_proxy, bon_gold) for r in reached]
-                at_peak = smoothed[at] - np.interp(curve[at]["proxy"], bon_proxy, bon_gold)
+                # at the peak, gold and proxy both smoothed over the same trailing steps
+                proxy_there = smooth([r["proxy"] for r in curve])[at]
+                at_peak = smoothed[at] - np.interp(proxy_there, bon_proxy, bon_gold)
                 print(f"{run.seed:>4} {params:>8,} {'ppo ' + text:>12} {raw['gold']:>9.2f} "
-                      f"{smoothed[at]:>8.2f} {curve[at]['kl']:>8.2f} {curve[at]['proxy']:>6.2f} "
+                      f"{smoothed[at]:>8.2f} {curve[at]['kl']:>8.2f} {proxy_there:>6.2f} "
                       f"{curve[-1]['gold']:>8.2f} {np.mean(gaps):>+8.2f} over {len(gaps):>3} "
                       f"steps, {at_peak:+.2f} at the peak", flush=True)
 
