@@ -13,7 +13,9 @@ preset on CUDA, sampling waits for no token, and an artefact trained on one devi
 the other.
 """
 
+import runpy
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -338,3 +340,29 @@ def test_an_artefact_trained_on_one_device_loads_on_the_other(tmp_path, trained_
                                      trained.state_dict().values(), strict=True):
         assert got.device.type == loaded_on, name
         assert torch.equal(got.cpu(), expected.cpu()), name
+
+
+TUTORIALS = sorted((Path(__file__).resolve().parent.parent / "tutorials").glob("*.py"))
+MODEL_TUTORIALS = [path for path in TUTORIALS if "Run(" in path.read_text(encoding="utf-8")]
+
+
+@pytest.mark.skipif(CUDA_HERE, reason="needs a machine without CUDA")
+@pytest.mark.parametrize("path", MODEL_TUTORIALS, ids=lambda p: p.name)
+def test_a_tutorial_puts_its_models_on_the_device_minirmo_device_names(path, tmp_path,
+                                                                       monkeypatch):
+    """A tutorial that trains models builds them on `MINIRMO_DEVICE`: asked for CUDA where
+    there is none, it stops at its first run with the error naming the device, before it
+    trains anything (so on a GPU it trains there)."""
+    for name, value in (("MINIRMO_DEVICE", "cuda"), ("MINIRMO_FAST", "1"),
+                        ("MINIRMO_OUT", str(tmp_path / "out")),
+                        ("MINIRMO_RUN_DIR", str(tmp_path / "run")), ("MPLBACKEND", "Agg")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="device: 'cuda' requested but CUDA is not available"):
+        runpy.run_path(str(path), run_name="__main__")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_device_check_found_the_tutorials_that_train_models():
+    """The tutorials whose models go on a device are found (an empty list would pass)."""
+    assert len(MODEL_TUTORIALS) >= 6

@@ -25,7 +25,8 @@
 # *As a notebook:* open `tutorials/02_setup_and_bon_kl.ipynb` (written by `minirmo handout`, or
 # by `jupytext --to ipynb tutorials/02_setup_and_bon_kl.py`) in Jupyter, or upload it to Colab
 # after `pip install -e .` of the project there. *Time on a laptop CPU (2 cores):* about 8
-# seconds (fewer samples in fast mode, `MINIRMO_FAST=1`).
+# seconds (fewer samples in fast mode, `MINIRMO_FAST=1`). No model is trained here, so there is no
+# GPU to ask for (`MINIRMO_DEVICE` is read by the tutorials that train models).
 
 # %%
 import itertools
