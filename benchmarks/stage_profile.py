@@ -41,6 +41,7 @@ STAGES = {"policy": "SFT of the policy", "initial": "initial samples (calibratio
           "pool": "best-of-n pool sampling", "pool_gold": "gold scores of the pool",
           "pool_logp": "initial log-probs of the pool",
           "bon": "best-of-n (proxy scores + estimator)", "rl": "PPO runs",
+          "rloo": "RLOO runs", "grpo": "GRPO runs",
           "label_draws": "label-noise draws", "member": "ensemble members",
           "ensemble_bon": "best-of-n against ensembles", "ensemble_rl": "PPO against ensembles",
           "dpo": "DPO and IPO runs"}
