@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 24's checks in one call on a machine with a GPU, from the repository root:
-#   OUT=gpu-out bash benchmarks/gpu_check.sh        (about 8 minutes on one H200, 16 cores)
+#   OUT=gpu-out bash benchmarks/gpu_check.sh        (at most 550 s, its timeouts; not yet run)
 # It installs nothing (it needs torch with CUDA, transformers, einops, matplotlib, tqdm, pytest
 # and hypothesis there) and writes its logs under $OUT, most wanted first: the levers of the
 # update one by one, PPO's GPU/CPU ratio, the tiny demo (as `reproduce` runs it, with its

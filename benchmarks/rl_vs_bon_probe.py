@@ -7,11 +7,12 @@ the README's "RL peaks lower than best-of-n".
 At each seed and proxy size (indices into the preset's `proxy_sizes`, on its most comparisons):
 best-of-n's curve on the pool, then PPO from the initial policy at each learning-rate x steps
 schedule (the first is the preset's). Per PPO run it prints the gold peak (raw, as the report
-reads it, and smoothed over 3 steps, as the findings read it), the KL and the proxy score
-there (smoothed the same way), and the gap between RL's gold and best-of-n's gold *at the same
-proxy score* (best-of-n's gold interpolated at RL's proxy score): averaged over the steps whose
-proxy score best-of-n also reaches, one step at a time, and at the smoothed peak, smoothed gold
-against smoothed proxy. Two explanations part there:
+reads it, and smoothed over 3 steps, as the findings read it), the KL of the smoothed peak's
+step and the proxy score there (smoothed like the gold; best-of-n's row gives its own peak's
+KL and proxy), and the gap between RL's gold and best-of-n's gold *at the same proxy score*
+(best-of-n's gold interpolated at RL's proxy score): averaged over the steps whose proxy score
+best-of-n also reaches, one step at a time, and at the smoothed peak, smoothed gold against
+smoothed proxy (unless that proxy is past best-of-n's reach). Two explanations part there:
   - if RL's gold sits on best-of-n's gold-vs-proxy curve (gap about 0) and RL peaks lower, RL
     steps over best-of-n's peak: a smaller step should peak higher;
   - if RL's gold sits below that curve (gap < 0), RL buys the same proxy score with worse
@@ -76,11 +77,13 @@ def main() -> None:
                 gaps = [r["gold"] - np.interp(r["proxy"], bon_proxy, bon_gold) for r in reached]
                 # at the peak, gold and proxy both smoothed over the same trailing steps
                 proxy_there = smooth([r["proxy"] for r in curve])[at]
-                at_peak = smoothed[at] - np.interp(proxy_there, bon_proxy, bon_gold)
+                at_peak = (f"{smoothed[at] - np.interp(proxy_there, bon_proxy, bon_gold):+.2f} "
+                           "at the peak" if proxy_there <= bon_proxy[-1] else
+                           "none at the peak (past best-of-n's proxy)")
                 print(f"{run.seed:>4} {params:>8,} {'ppo ' + text:>12} {raw['gold']:>9.2f} "
                       f"{smoothed[at]:>8.2f} {curve[at]['kl']:>8.2f} {proxy_there:>6.2f} "
                       f"{curve[-1]['gold']:>8.2f} {np.mean(gaps):>+8.2f} over {len(gaps):>3} "
-                      f"steps, {at_peak:+.2f} at the peak", flush=True)
+                      f"steps, {at_peak}", flush=True)
 
 
 if __name__ == "__main__":

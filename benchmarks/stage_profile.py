@@ -42,13 +42,15 @@ STAGES = {"policy": "SFT of the policy", "initial": "initial samples (calibratio
           "pool_logp": "initial log-probs of the pool",
           "bon": "best-of-n (proxy scores + estimator)", "rl": "PPO runs",
           "rloo": "RLOO runs", "grpo": "GRPO runs",
-          "label_draws": "label-noise draws", "member": "ensemble members",
+          "label_draws": "label-noise draws", "member": "ensemble members (and their backbones)",
           "ensemble_bon": "best-of-n against ensembles", "ensemble_rl": "PPO against ensembles",
           "dpo": "DPO and IPO runs"}
 
 
-def stage(name: str) -> str:
-    """An artefact's stage: its name without the proxy, objective, loss or member it is for."""
+def stage(key: str) -> str:
+    """An artefact's stage: its name (its key without the hash) without the proxy, objective,
+    loss or member it is for."""
+    name = key.rsplit("-", 1)[0]
     for prefix in ("member", "ensemble_bon", "ensemble_rl", "dpo"):
         if name.startswith(prefix):
             return prefix
@@ -57,19 +59,18 @@ def stage(name: str) -> str:
 
 def critical_path(runs, seconds: dict) -> list[tuple[int, str, float]]:
     """The longest chain of `reproduce`'s artefacts, each an input of the next, by `seconds`
-    ({(seed, artefact name): compute seconds}; 0 for what was not computed): [(seed, name,
+    ({(seed, artefact key): compute seconds}; 0 for what was not computed): [(seed, name,
     seconds)] from the first input to the last artefact."""
     graph = artefact_graph(runs, partial(needs, command="reproduce"))
     ends, before = {}, {}  # node -> seconds until it is done; the input it waited for last
     for node, (_, artefact) in graph.items():  # inputs come before the artefacts they feed
         inputs = [(node[0], a.key) for a in artefact.input_artefacts()]
         before[node] = max(inputs, key=ends.__getitem__, default=None)
-        own = seconds.get((node[0], artefact.name), 0.0)
+        own = seconds.get(node, 0.0)
         ends[node] = own + (ends[before[node]] if before[node] else 0.0)
     node, chain = max(ends, key=ends.__getitem__), []
     while node is not None:
-        name = graph[node][1].name
-        chain.append((node[0], name, seconds.get((node[0], name), 0.0)))
+        chain.append((node[0], graph[node][1].name, seconds.get(node, 0.0)))
         node = before[node]
     return chain[::-1]
 
@@ -93,11 +94,11 @@ def main() -> None:
     if args.out:  # what the command would have printed, beside its CSVs and figures
         (Path(args.out) / "summary.txt").write_text(summary + "\n")
         write_csv(Path(args.out) / "profile.csv",  # every artefact's compute time
-                  [{"seed": seed, "artefact": name, "seconds": round(seconds, 2)}
-                   for seed, name, seconds in runs[0].cache.computed])
+                  [{"seed": seed, "artefact": key, "seconds": round(seconds, 2)}
+                   for seed, key, seconds in runs[0].cache.computed])
     stages = defaultdict(float)
-    for _, name, seconds in runs[0].cache.computed:
-        stages[stage(name)] += seconds
+    for _, key, seconds in runs[0].cache.computed:
+        stages[stage(key)] += seconds
     compute = sum(stages.values())
     print(f"minirmo reproduce --preset {args.preset} --seeds {' '.join(map(str, args.seeds))} "
           f"--jobs {args.jobs} --device {args.device}: compute seconds per stage of what it "
@@ -107,8 +108,8 @@ def main() -> None:
     print(f"  {'all compute':<45} {compute:7.1f} s")
     print(f"wall clock: training {trained:.0f} s, then loading, fits, figures and report "
           f"{total - trained:.0f} s; total {total:.0f} s")
-    chain = critical_path(runs, {(seed, name): seconds
-                                 for seed, name, seconds in runs[0].cache.computed})
+    chain = critical_path(runs, {(seed, key): seconds
+                                 for seed, key, seconds in runs[0].cache.computed})
     print(f"critical path (the training's floor with unlimited workers): "
           f"{sum(s for *_, s in chain):.1f} s")
     for seed, name, seconds in chain:

@@ -110,7 +110,7 @@ class Cache:
     def __init__(self, folder: str | Path, device: torch.device, progress: bool = True):
         self.folder, self.device, self.progress = Path(folder), device, progress
         self._memo = {}
-        self.computed = []  # (seed, artefact name, seconds) of every artefact computed here
+        self.computed = []  # (seed, artefact key, seconds) of every artefact computed here
         self._devices = [device] if device.type == "cuda" else []  # whose RNG to fork
 
     def path(self, artefact: Artefact, seed: int) -> Path:
@@ -147,7 +147,7 @@ class Cache:
                     value = artefact.compute(**arguments)
             finally:
                 torch.set_num_threads(threads)
-            self.computed.append((seed, artefact.name, time.perf_counter() - start))
+            self.computed.append((seed, artefact.key, time.perf_counter() - start))
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
             torch.save(value, tmp)
