@@ -16,7 +16,8 @@ Per lever it prints the median milliseconds of a minibatch step, its speed-up on
 seconds of its first two calls (where it compiles, or records its graphs), and what the lever
 would make of a whole PPO step (the step's median time, minus the minibatch steps' saving).
 On CUDA it also counts the launches one minibatch step makes from the host (kernels, and
-graphs replayed). None of the levers is in
+graphs replayed). Last, it says into how many graphs torch.compile splits each compiled
+callable (on the 2-core CPU: one each, no break). None of the levers is in
 `train_ppo` yet: this says which one is worth putting there.
 
     python benchmarks/gpu_levers.py --device cuda
@@ -98,6 +99,22 @@ def host_launches(step) -> int:
                if "LaunchKernel" in event.key or "GraphLaunch" in event.key)
 
 
+def graph_breaks(world: World, config: PPOConfig, sequences: torch.Tensor) -> str:
+    """How torch.compile splits the two compiled callables on `sequences`: one graph and no
+    break each means CUDA graphs can replay the whole forward (and backward)."""
+    policy = build_policy(world, PolicyConfig()).eval()
+    value_net = ValueNetwork(policy).to(world.device)
+    P = world.prompt_len
+    calls = {"log-probs": (response_logprobs, (policy, sequences, P, config.temperature)),
+             "value network": (value_net, (sequences, P))}
+    found = []
+    for name, (function, args) in calls.items():
+        explained = torch._dynamo.explain(function)(*args)
+        found.append(f"{name}: {explained.graph_count} graph(s), "
+                     f"{explained.graph_break_count} break(s)")
+    return "; ".join(found)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda")
@@ -119,7 +136,8 @@ def main() -> None:
         name: torch.randn(config.batch_size, world.max_len, generator=generator).to(device)
         for name in ("logp_old", "advantages", "values_old", "returns")}}  # (B, T) each
     ppo_step, _ = ppo_seconds(world, config, generator)
-    updates = config.epochs * config.batch_size // config.minibatch_size
+    M = config.minibatch_size
+    updates = config.epochs * config.batch_size // M
     print(f"{device}: a PPO step at batch {config.batch_size} takes {ppo_step * 1e3:.0f} ms "
           f"eager, {updates} of it minibatch steps of {config.minibatch_size} rollouts")
     print(f"{'lever':<12} {'ms/minibatch':>12} {'speed-up':>8} {'warm-up s':>9} "
@@ -142,6 +160,7 @@ def main() -> None:
         launches = host_launches(step) if device.type == "cuda" else ""
         print(f"{lever:<12} {ms:12.2f} {eager_ms / ms:7.2f}x {warm_up_s:9.1f} {whole_ms:11.0f} "
               f"{launches:>8}", flush=True)
+    print(f"torch.compile splits them so: {graph_breaks(world, config, sequences[:M])}")
 
 
 if __name__ == "__main__":
