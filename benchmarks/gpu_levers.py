@@ -99,6 +99,24 @@ def host_launches(step) -> int:
                if "LaunchKernel" in event.key or "GraphLaunch" in event.key)
 
 
+def time_lever(lever: str, world: World, config: PPOConfig, rollout: dict,
+               repeats: int) -> tuple[float, float, int | str]:
+    """(median ms of a minibatch step under `lever`, seconds of its first two calls, host
+    launches of one step on CUDA or "" elsewhere)."""
+    step = make_minibatch_step(lever, world, config, rollout)
+    start = finished(world.device)
+    step()  # the first call compiles (and for CUDA graphs records a warm-up)
+    step()
+    warm_up_s = finished(world.device) - start
+    times = []
+    for _ in range(repeats):
+        start = finished(world.device)
+        step()
+        times.append(finished(world.device) - start)
+    launches = host_launches(step) if world.device.type == "cuda" else ""
+    return statistics.median(times) * 1e3, warm_up_s, launches
+
+
 def graph_breaks(world: World, config: PPOConfig, sequences: torch.Tensor) -> str:
     """How torch.compile splits the two compiled callables on `sequences`: one graph and no
     break each means CUDA graphs can replay the whole forward (and backward)."""
@@ -142,22 +160,17 @@ def main() -> None:
           f"eager, {updates} of it minibatch steps of {config.minibatch_size} rollouts")
     print(f"{'lever':<12} {'ms/minibatch':>12} {'speed-up':>8} {'warm-up s':>9} "
           f"{'PPO step ms':>11} {'launches':>8}")
+    eager_ms = None
     for lever in levers:
-        step = make_minibatch_step(lever, world, config, rollout)
-        start = finished(device)
-        step()  # the first call compiles (and for CUDA graphs records a warm-up)
-        step()
-        warm_up_s = finished(device) - start
-        times = []
-        for _ in range(args.repeats):
-            start = finished(device)
-            step()
-            times.append(finished(device) - start)
-        ms = statistics.median(times) * 1e3
-        if lever == "eager":
-            eager_ms = ms
+        try:  # a lever failing (a compile error on some GPU) must not cost the others
+            ms, warm_up_s, launches = time_lever(lever, world, config, rollout, args.repeats)
+        except Exception as error:
+            if lever == "eager":  # the baseline: nothing to compare with
+                raise
+            print(f"{lever:<12} failed: {type(error).__name__}: {str(error)[:200]}", flush=True)
+            continue
+        eager_ms = eager_ms or ms  # eager runs first
         whole_ms = ppo_step * 1e3 - updates * (eager_ms - ms)
-        launches = host_launches(step) if device.type == "cuda" else ""
         print(f"{lever:<12} {ms:12.2f} {eager_ms / ms:7.2f}x {warm_up_s:9.1f} {whole_ms:11.0f} "
               f"{launches:>8}", flush=True)
     print(f"torch.compile splits them so: {graph_breaks(world, config, sequences[:M])}")
