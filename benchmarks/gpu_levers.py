@@ -3,12 +3,13 @@
 On a GPU, PPO at batch 256 is bound by the host launching kernels, not by arithmetic (README,
 "On a GPU"), and the update (`epochs` x `batch / minibatch` steps of forward + backward through
 the policy and the value network, gradient clipping, Adam) is two thirds of a step. This times
-one such minibatch step, as `train_ppo` takes it, under each lever, in one run on one machine:
+one such minibatch step (`minirmo.ppo.minibatch_step`, which `train_ppo` calls) under each
+lever, in one run on one machine:
 
 * eager: what `train_ppo` does today (Adam's default: a loop over the tensors on the CPU,
   `foreach` kernels on a GPU);
-* cuda-graphs: the policy's log-probs and the value network's forward under
-  `torch.compile(mode="reduce-overhead")`, which replays them as CUDA graphs (CUDA only);
+* cuda-graphs: the policy and the value network under `torch.compile(mode="reduce-overhead")`,
+  which replays their forward and backward as CUDA graphs (CUDA only);
 * compiled: the same under plain `torch.compile`;
 * fused-adam: `torch.optim.Adam(..., fused=True)`, one kernel for all parameters.
 
@@ -16,12 +17,12 @@ Per lever it prints the median milliseconds of a minibatch step, its speed-up on
 seconds of its first two calls (where it compiles, or records its graphs), and what the lever
 would make of a whole PPO step (the step's median time, minus the minibatch steps' saving).
 On CUDA it also counts the launches one minibatch step makes from the host (kernels, and
-graphs replayed). Last, it says into how many graphs torch.compile splits each compiled
-callable (on the 2-core CPU: one each, no break). None of the levers is in
-`train_ppo` yet: this says which one is worth putting there.
+graphs replayed). Last, it says into how many graphs torch.compile splits each network's
+forward (on the 2-core CPU: one each, no break). None of the levers is in `train_ppo` yet:
+this says which one is worth putting there.
 
     python benchmarks/gpu_levers.py --device cuda
-    python benchmarks/gpu_levers.py --device cpu --levers eager compiled    # a CPU check
+    python benchmarks/gpu_levers.py --device cpu --levers compiled    # a CPU check
 """
 
 import argparse
@@ -30,60 +31,37 @@ import sys
 from pathlib import Path
 
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # works from a plain checkout
 from benchmarks.ppo_throughput import finished, ppo_seconds  # noqa: E402
-from minirmo.policy import PolicyConfig, build_policy, response_logprobs, sample  # noqa: E402
-from minirmo.ppo import (  # noqa: E402
-    PPOConfig,
-    ValueNetwork,
-    policy_loss,
-    update_diagnostics,
-    value_loss,
-)
+from minirmo.policy import PolicyConfig, build_policy, response_mask, sample  # noqa: E402
+from minirmo.ppo import PPOConfig, ValueNetwork, minibatch_step  # noqa: E402
 from minirmo.world import World  # noqa: E402
 
 LEVERS = ("eager", "cuda-graphs", "compiled", "fused-adam")  # the likeliest to pay first
 
 
 def make_minibatch_step(lever: str, world: World, config: PPOConfig, rollout: dict):
-    """A function that takes one PPO minibatch step under `lever`, as `train_ppo`'s update does
-    (the minibatch gathered from the rollout, both losses, clipping, Adam, the diagnostics read
-    on the host), with fresh networks and optimizer. `rollout` holds "sequences" (B, P + T) and
-    fixed random stand-ins for "logp_old", "advantages", "values_old", "returns" (B, T): their
-    values do not change the work."""
+    """A function that takes one PPO minibatch step under `lever` with `train_ppo`'s own
+    `minibatch_step`, on M random rows of `rollout`, with fresh networks and optimizer.
+    `rollout` holds "sequences" (B, P + T), "mask" (B, T) and fixed random stand-ins for
+    "logp_old", "advantages", "values_old", "returns" (B, T): their values do not change the
+    work."""
     policy = build_policy(world, PolicyConfig()).eval()
     value_net = ValueNetwork(policy).to(world.device)
-    P, M = world.prompt_len, config.minibatch_size
     optimizer = torch.optim.Adam([*policy.parameters(), *value_net.parameters()], lr=config.lr,
                                  eps=1e-5, fused=True if lever == "fused-adam" else None)
-    logprobs, values = response_logprobs, value_net
     if lever in ("compiled", "cuda-graphs"):
         mode = "reduce-overhead" if lever == "cuda-graphs" else None
-        logprobs = torch.compile(response_logprobs, mode=mode)
-        values = torch.compile(value_net, mode=mode)
-    mask = torch.ones_like(rollout["logp_old"], dtype=torch.bool)
+        policy, value_net = torch.compile(policy, mode=mode), torch.compile(value_net, mode=mode)
     generator = torch.Generator().manual_seed(0)
 
     def step():
         if lever == "cuda-graphs":
             torch.compiler.cudagraph_mark_step_begin()  # the last step's outputs are free
-        idx = torch.randperm(len(mask), generator=generator)[:M].to(world.device)  # (M,)
-        mb_mask = mask[idx].float()  # (M, T)
-        logp = logprobs(policy, rollout["sequences"][idx], P, config.temperature)
-        pg_loss = policy_loss(logp, rollout["logp_old"][idx], rollout["advantages"][idx],
-                              mb_mask, config.clip)
-        v_loss = value_loss(values(rollout["sequences"][idx], P), rollout["values_old"][idx],
-                            rollout["returns"][idx], mb_mask, config.value_clip)
-        optimizer.zero_grad(set_to_none=True)
-        (pg_loss + config.vf_coef * v_loss).backward()
-        nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
-        nn.utils.clip_grad_norm_(value_net.parameters(), config.max_grad_norm)
-        optimizer.step()
-        with torch.no_grad():
-            update_diagnostics(logp, rollout["logp_old"][idx], mb_mask, config.clip)
-            v_loss.item()
+        rows = torch.randperm(len(rollout["mask"]), generator=generator)
+        idx = rows[:config.minibatch_size].to(world.device)  # (M,)
+        minibatch_step(policy, value_net, optimizer, rollout, idx, world.prompt_len, config)
 
     return step
 
@@ -117,17 +95,16 @@ def time_lever(lever: str, world: World, config: PPOConfig, rollout: dict,
     return statistics.median(times) * 1e3, warm_up_s, launches
 
 
-def graph_breaks(world: World, config: PPOConfig, sequences: torch.Tensor) -> str:
-    """How torch.compile splits the two compiled callables on `sequences`: one graph and no
-    break each means CUDA graphs can replay the whole forward (and backward)."""
+def graph_breaks(world: World, sequences: torch.Tensor) -> str:
+    """How torch.compile splits the two compiled networks' forward on `sequences`: one graph
+    and no break each means CUDA graphs can replay the whole forward (and backward)."""
     policy = build_policy(world, PolicyConfig()).eval()
-    value_net = ValueNetwork(policy).to(world.device)
-    P = world.prompt_len
-    calls = {"log-probs": (response_logprobs, (policy, sequences, P, config.temperature)),
-             "value network": (value_net, (sequences, P))}
+    calls = {"policy": (policy, (sequences,)),
+             "value network": (ValueNetwork(policy).to(world.device),
+                               (sequences, world.prompt_len))}
     found = []
-    for name, (function, args) in calls.items():
-        explained = torch._dynamo.explain(function)(*args)
+    for name, (network, args) in calls.items():
+        explained = torch._dynamo.explain(network)(*args)
         found.append(f"{name}: {explained.graph_count} graph(s), "
                      f"{explained.graph_break_count} break(s)")
     return "; ".join(found)
@@ -150,9 +127,10 @@ def main() -> None:
     prompts = world.prompts[world.sample_topics(config.batch_size, generator)]
     sequences, _ = sample(build_policy(world, PolicyConfig()), prompts, world.max_len, 1.0,
                           generator)  # (B, P + T)
-    rollout = {"sequences": sequences, **{
-        name: torch.randn(config.batch_size, world.max_len, generator=generator).to(device)
-        for name in ("logp_old", "advantages", "values_old", "returns")}}  # (B, T) each
+    rollout = {name: torch.randn(config.batch_size, world.max_len, generator=generator).to(device)
+               for name in ("logp_old", "advantages", "values_old", "returns")}  # (B, T) each
+    rollout["sequences"] = sequences
+    rollout["mask"] = response_mask(sequences[:, world.prompt_len:], world.tokenizer.eos_id)
     ppo_step, _ = ppo_seconds(world, config, generator)
     M = config.minibatch_size
     updates = config.epochs * config.batch_size // M
@@ -173,7 +151,7 @@ def main() -> None:
         whole_ms = ppo_step * 1e3 - updates * (eager_ms - ms)
         print(f"{lever:<12} {ms:12.2f} {eager_ms / ms:7.2f}x {warm_up_s:9.1f} {whole_ms:11.0f} "
               f"{launches:>8}", flush=True)
-    print(f"torch.compile splits them so: {graph_breaks(world, config, sequences[:M])}")
+    print(f"torch.compile splits them so: {graph_breaks(world, sequences[:M])}")
 
 
 if __name__ == "__main__":

@@ -263,6 +263,36 @@ def update_kl_coef(kl_coef: float, kl: float, target: float, batch_size: int,
     # END SOLUTION
 
 
+def minibatch_step(policy, value_net, optimizer, rollout: dict, idx: torch.Tensor,
+                   prompt_len: int, config: PPOConfig) -> tuple[float, float, float]:
+    """One gradient step of PPO's update on the rollout's rows `idx` (M,).
+
+    rollout: "sequences" (B, prompt_len + T); "mask" (B, T) bool; "logp_old", "advantages",
+             "values_old", "returns" (B, T), all from the rollout (see `train_ppo`)
+    returns: (clip fraction, approximate KL, value loss) of the step, as Python floats
+    """
+    mb_mask = rollout["mask"][idx].float()  # (M, T)
+    sequences, logp_old = rollout["sequences"][idx], rollout["logp_old"][idx]
+    # policy loss: −min(ρA, clip(ρ)A) per token, mean over valid tokens
+    logp = response_logprobs(policy, sequences, prompt_len, config.temperature)  # (M, T)
+    pg_loss = policy_loss(logp, logp_old, rollout["advantages"][idx], mb_mask, config.clip)
+    # value loss: the worse of the plain and the clipped prediction (as in PPO2)
+    v = value_net(sequences, prompt_len)  # (M, T)
+    v_loss = value_loss(v, rollout["values_old"][idx], rollout["returns"][idx], mb_mask,
+                        config.value_clip)
+
+    optimizer.zero_grad(set_to_none=True)
+    (pg_loss + config.vf_coef * v_loss).backward()
+    # clip each network on its own: the value gradient never rescales the policy's
+    nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+    nn.utils.clip_grad_norm_(value_net.parameters(), config.max_grad_norm)
+    optimizer.step()
+
+    with torch.no_grad():
+        clip_frac, approx_kl = update_diagnostics(logp, logp_old, mb_mask, config.clip)
+    return clip_frac, approx_kl, v_loss.item()
+
+
 def train_ppo(policy, reward_fn, world: World, config: PPOConfig | None = None, gold_fn=None,
               generator: torch.Generator | None = None, progress: bool = False,
               callback=None) -> list[dict]:
@@ -335,32 +365,16 @@ def train_ppo(policy, reward_fn, world: World, config: PPOConfig | None = None, 
                 advantages = (advantages - valid.mean()) / (valid.std(correction=0) + 1e-8) * mask
 
         # --- 6. update: several epochs of minibatch steps on the clipped objectives
+        rollout = dict(sequences=sequences, mask=mask, logp_old=logp_old, advantages=advantages,
+                       values_old=values_old, returns=returns)
         stats = {"clip_frac": [], "approx_kl": [], "value_loss": []}
         for _ in range(config.epochs):
             order = torch.randperm(B, generator=generator).to(device)
             for start in range(0, B, M):
-                idx = order[start : start + M]  # (M,)
-                mb_mask = mask[idx].float()  # (M, T)
-                # policy loss: −min(ρA, clip(ρ)A) per token, mean over valid tokens
-                logp = response_logprobs(policy, sequences[idx], P, config.temperature)
-                pg_loss = policy_loss(logp, logp_old[idx], advantages[idx], mb_mask, config.clip)
-                # value loss: the worse of the plain and the clipped prediction (as in PPO2)
-                v = value_net(sequences[idx], P)  # (M, T)
-                v_loss = value_loss(v, values_old[idx], returns[idx], mb_mask, config.value_clip)
-
-                optimizer.zero_grad(set_to_none=True)
-                (pg_loss + config.vf_coef * v_loss).backward()
-                # clip each network on its own: the value gradient never rescales the policy's
-                nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
-                nn.utils.clip_grad_norm_(value_net.parameters(), config.max_grad_norm)
-                optimizer.step()
-
-                with torch.no_grad():
-                    clip_frac, approx_kl = update_diagnostics(logp, logp_old[idx], mb_mask,
-                                                              config.clip)
-                    stats["clip_frac"].append(clip_frac)
-                    stats["approx_kl"].append(approx_kl)
-                    stats["value_loss"].append(v_loss.item())
+                step_stats = minibatch_step(policy, value_net, optimizer, rollout,
+                                            order[start : start + M], P, config)
+                for history, value in zip(stats.values(), step_stats, strict=True):
+                    history.append(value)
 
         # --- 7. record the step (and adapt β toward the target KL, Ziegler et al. 2019)
         record = {"step": step, "kl": kl, "kl_k3": kl_k3, "proxy": proxy}
