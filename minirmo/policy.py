@@ -239,9 +239,9 @@ def sft(model, world: World, config: SFTConfig | None = None,
             loss.backward()
             optimizer.step()
             schedule.step()
-            losses.append(loss.item())
-            bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            losses.append(loss.detach())
+            if bar.update():  # True only when the bar redraws: read the loss only then
+                bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
     model.eval()
-    return losses
+    return torch.stack(losses).tolist()  # read from the device once, not once a step

@@ -106,7 +106,7 @@ def pretrain_backbone(world: World, size: RMConfig, corpus: dict, config: Pretra
             loss.backward()
             optimizer.step()
             schedule.step()
-            bar.update()
-            bar.set_postfix(lm=f"{lm_loss.item():.3f}", rating=f"{rating_loss.item():.3f}")
+            if bar.update():  # True only when the bar redraws: read the losses only then
+                bar.set_postfix(lm=f"{lm_loss.item():.3f}", rating=f"{rating_loss.item():.3f}")
     bar.close()
     return backbone.eval().state_dict()

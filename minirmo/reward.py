@@ -149,8 +149,8 @@ def train_bradley_terry(rm: RewardModel, chosen: torch.Tensor, rejected: torch.T
             loss.backward()
             optimizer.step()
             schedule.step()
-            bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if bar.update():  # True only when the bar redraws: read the loss only then
+                bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
     rm.eval()
     held_out = pair_loss_and_accuracy(rm, chosen[val], rejected[val])

@@ -14,6 +14,8 @@ the other.
 """
 
 import runpy
+import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +27,7 @@ import torch.nn.functional as F
 from closeness import check_close
 from torch import nn
 
+import minirmo
 from minirmo import bon
 from minirmo.bon import bon_estimate
 from minirmo.critic_free import group_normalized_advantages, grpo_loss, leave_one_out_advantages
@@ -34,6 +37,8 @@ from minirmo.fit import fit_bon
 from minirmo.kl import ESTIMATORS, bon_kl, sampled_kl
 from minirmo.policy import PolicyConfig, SFTConfig, build_policy, sample, sft
 from minirmo.ppo import gae, kl_penalty, policy_loss, update_diagnostics, value_loss
+from minirmo.pretrain import PretrainConfig, pretrain_backbone, verdict_corpus
+from minirmo.reward import BTConfig, RewardModel, RMConfig, train_bradley_terry
 from minirmo.world import World
 
 META = torch.device("meta")
@@ -247,6 +252,94 @@ def test_cpu_samples_are_bit_identical_to_those_before_issue_24(temperature):
         assert torch.equal(now.get_state(), before.get_state()), name
         if name == "short responses":  # every row ended before the last token
             assert (sequences[:, -1] == world.tokenizer.pad_id).all()
+
+
+# --- training loops read nothing back from the device per step -------------------------------
+
+# The ways Python code reads a tensor's values. On a GPU each waits until the GPU has run every
+# kernel queued before it, so a read per step keeps the host from queueing the next step's work.
+TENSOR_READS = ("item", "tolist", "numpy", "cpu", "__float__", "__int__", "__bool__",
+                "__format__")
+
+
+@pytest.fixture
+def reads_by_minirmo(monkeypatch):
+    """A Counter of the tensor reads made by minirmo's own code (not torch's, transformers' or
+    the test's), by kind, while the test runs."""
+    package = str(Path(minirmo.__file__).parent)
+    counts = Counter()
+
+    def counted(name: str):
+        read = getattr(torch.Tensor, name)
+
+        def counting(self, *args, **kwargs):
+            if sys._getframe(1).f_code.co_filename.startswith(package):
+                counts[name] += 1
+            return read(self, *args, **kwargs)
+        return counting
+
+    for name in TENSOR_READS:
+        monkeypatch.setattr(torch.Tensor, name, counted(name))
+    return counts
+
+
+def reads_at_two_lengths(counts: Counter, train) -> tuple[Counter, Counter]:
+    """The reads of `train(epochs)` at 1 and at 3 epochs."""
+    found = []
+    for epochs in (1, 3):
+        counts.clear()
+        train(epochs)
+        found.append(Counter(counts))
+    return found[0], found[1]
+
+
+@pytest.fixture(scope="module")
+def small_world():
+    return World()
+
+
+def test_training_a_reward_model_reads_nothing_per_step(small_world, reads_by_minirmo):
+    """With its progress bar off, train_bradley_terry reads as many tensors in 3 epochs as in
+    1: it reads its losses once, at the end, not once a step."""
+    world, g = small_world, torch.Generator().manual_seed(0)
+    chosen, rejected = world.corpus(640, g).split(320)  # (320, seq_len) each
+
+    def train(epochs):
+        rm = RewardModel(world, RMConfig(1, 16, 2))
+        train_bradley_terry(rm, chosen, rejected, BTConfig(epochs=epochs, batch_size=32), g)
+
+    once, thrice = reads_at_two_lengths(reads_by_minirmo, train)
+    assert once == thrice and sum(once.values()) > 0, (once, thrice)
+
+
+def test_sft_reads_its_losses_once(small_world, reads_by_minirmo):
+    """With its progress bar off, sft reads as many tensors in 3 epochs as in 1: the loss of
+    every step comes back from the device in one read at the end."""
+    world = small_world
+
+    def train(epochs):
+        model = build_policy(world, PolicyConfig(1, 16, 2))
+        losses = sft(model, world, SFTConfig(corpus_size=256, epochs=epochs, batch_size=32),
+                     torch.Generator().manual_seed(0))
+        assert len(losses) == epochs * 256 // 32 and all(type(x) is float for x in losses)
+
+    once, thrice = reads_at_two_lengths(reads_by_minirmo, train)
+    assert once == thrice, (once, thrice)
+
+
+def test_pretraining_a_backbone_reads_nothing_per_step(small_world, reads_by_minirmo):
+    """With its progress bar off, pretrain_backbone reads as many tensors in 3 epochs as in
+    1."""
+    world = small_world
+    corpus = verdict_corpus(world, PretrainConfig(texts=256), torch.Generator().manual_seed(0))
+
+    def train(epochs):
+        pretrain_backbone(world, RMConfig(1, 16, 2), corpus,
+                          PretrainConfig(texts=256, epochs=epochs, batch_size=32),
+                          torch.Generator().manual_seed(1))
+
+    once, thrice = reads_at_two_lengths(reads_by_minirmo, train)
+    assert once == thrice, (once, thrice)
 
 
 # --- on CUDA (skipped where it is not available) ----------------------------------------------
