@@ -11,8 +11,8 @@ step, by the line that makes them, in minirmo's own code and in transformers':
   (`torch.cuda.set_sync_debug_mode("warn")`), those inside an operation included (a
   boolean-mask index, `torch.nonzero`), by the Python line that called the operation.
 
-A count equal to the step's minibatch steps is marked "per minibatch"; 1 is once a step. On
-the CPU no read waits for anything: there the counts say where a GPU would wait, not what it
+The header gives the step's minibatch steps and tokens, to match the counts against. On the
+CPU no read waits for anything: there the counts say where a GPU would wait, not what it
 costs.
 
     python benchmarks/host_reads.py                      # PPO on the CPU
@@ -69,23 +69,25 @@ def counted_reads(device: torch.device):
             return read(self, *args, **kwargs)
         return wrapper
 
-    def count_sync(message, *_):
+    def count_sync(message, *args):
         """Count a synchronization torch warns of at the innermost minirmo or transformers line
-        on the stack (the warning itself names a line of torch's own code, if Python)."""
-        if "synchroniz" in str(message):
-            frame = sys._getframe(1)
-            while frame is not None and source(frame.f_code.co_filename, 0) is None:
-                frame = frame.f_back
-            if frame is not None:
-                counts[source(frame.f_code.co_filename, frame.f_lineno), "cuda sync"] += 1
+        on the stack (the warning itself names a line of torch's own code, if Python); show
+        any other warning as usual."""
+        if "synchroniz" not in str(message):
+            return show(message, *args)
+        frame = sys._getframe(1)
+        while frame is not None and source(frame.f_code.co_filename, 0) is None:
+            frame = frame.f_back
+        if frame is not None:
+            counts[source(frame.f_code.co_filename, frame.f_lineno), "cuda sync"] += 1
 
-    originals = {kind: getattr(torch.Tensor, kind) for kind in READS}
-    for kind in READS:
-        setattr(torch.Tensor, kind, counting(kind))
+    own = {kind: torch.Tensor.__dict__.get(kind) for kind in READS}  # None where inherited
     try:
+        for kind in READS:
+            setattr(torch.Tensor, kind, counting(kind))
         with warnings.catch_warnings():
             warnings.simplefilter("always")
-            warnings.showwarning = count_sync  # catch_warnings puts the original back
+            show, warnings.showwarning = warnings.showwarning, count_sync  # put back on exit
             if device.type == "cuda":
                 torch.cuda.synchronize()
                 torch.cuda.set_sync_debug_mode("warn")
@@ -93,8 +95,11 @@ def counted_reads(device: torch.device):
     finally:
         if device.type == "cuda":
             torch.cuda.set_sync_debug_mode("default")
-        for kind, read in originals.items():
-            setattr(torch.Tensor, kind, read)
+        for kind, method in own.items():
+            if method is not None:
+                setattr(torch.Tensor, kind, method)
+            elif kind in torch.Tensor.__dict__:  # ours, over an inherited method
+                delattr(torch.Tensor, kind)
 
 
 def main() -> None:
@@ -115,7 +120,7 @@ def main() -> None:
     minibatches = getattr(config, "epochs", 1) * config.batch_size // config.minibatch_size
     print(f"{args.algorithm} on {device}: batch {config.batch_size}, {minibatches} minibatch "
           f"steps and at most {world.max_len} tokens a step. Reads a step, by source line"
-          f"{' (a read is also a cuda sync)' if device.type == 'cuda' else ''}:")
+          f"{' (a read of a GPU tensor is also a cuda sync)' if device.type == 'cuda' else ''}:")
     for package in PACKAGES:
         rows = sorted(((n / args.steps, where, kind) for (where, kind), n in counts.items()
                        if where.startswith(package)), reverse=True)

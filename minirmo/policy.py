@@ -242,6 +242,8 @@ def sft(model, world: World, config: SFTConfig | None = None,
             losses.append(loss.detach())
             if bar.update():  # True only when the bar redraws: read the loss only then
                 bar.set_postfix(loss=f"{loss.item():.3f}")
+    losses = torch.stack(losses).tolist()  # read from the device once, not once a step
+    bar.set_postfix(loss=f"{losses[-1]:.3f}")  # the bar's last line shows the last loss
     bar.close()
     model.eval()
-    return torch.stack(losses).tolist()  # read from the device once, not once a step
+    return losses

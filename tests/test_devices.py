@@ -11,6 +11,10 @@ The tests marked `cuda` skip where CUDA is not available; `pytest -m cuda` runs 
 machine: the functions give on CUDA what they give on the CPU, every command runs a micro
 preset on CUDA, sampling waits for no token, and an artefact trained on one device loads on
 the other.
+
+On a GPU, reading a tensor's value on the host waits for the GPU. Without one, the training
+loops' reads are counted where they are made: with the progress bar off, training a reward
+model, SFT and pretraining read as much in 3 epochs as in 1, nothing per step.
 """
 
 import runpy
@@ -258,8 +262,8 @@ def test_cpu_samples_are_bit_identical_to_those_before_issue_24(temperature):
 
 # The ways Python code reads a tensor's values. On a GPU each waits until the GPU has run every
 # kernel queued before it, so a read per step keeps the host from queueing the next step's work.
-TENSOR_READS = ("item", "tolist", "numpy", "cpu", "__float__", "__int__", "__bool__",
-                "__format__")
+TENSOR_READS = ("item", "tolist", "numpy", "cpu", "__float__", "__int__", "__index__",
+                "__bool__", "__format__", "__contains__")
 
 
 @pytest.fixture
@@ -294,14 +298,22 @@ def reads_at_two_lengths(counts: Counter, train) -> tuple[Counter, Counter]:
 
 
 @pytest.fixture(scope="module")
-def small_world():
+def world():
     return World()
 
 
-def test_training_a_reward_model_reads_nothing_per_step(small_world, reads_by_minirmo):
+def test_the_read_counter_counts_the_reads_of_minirmo_s_code(reads_by_minirmo):
+    """The counter has teeth: update_diagnostics, which returns two Python floats, counts as
+    two reads."""
+    logp = torch.tensor([-1.0, -2.0])
+    update_diagnostics(logp, logp - 0.1, torch.ones(2), 0.2)
+    assert reads_by_minirmo == Counter(item=2)
+
+
+def test_training_a_reward_model_reads_nothing_per_step(world, reads_by_minirmo):
     """With its progress bar off, train_bradley_terry reads as many tensors in 3 epochs as in
     1: it reads its losses once, at the end, not once a step."""
-    world, g = small_world, torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(0)
     chosen, rejected = world.corpus(640, g).split(320)  # (320, seq_len) each
 
     def train(epochs):
@@ -312,10 +324,9 @@ def test_training_a_reward_model_reads_nothing_per_step(small_world, reads_by_mi
     assert once == thrice and sum(once.values()) > 0, (once, thrice)
 
 
-def test_sft_reads_its_losses_once(small_world, reads_by_minirmo):
+def test_sft_reads_its_losses_once(world, reads_by_minirmo):
     """With its progress bar off, sft reads as many tensors in 3 epochs as in 1: the loss of
     every step comes back from the device in one read at the end."""
-    world = small_world
 
     def train(epochs):
         model = build_policy(world, PolicyConfig(1, 16, 2))
@@ -324,13 +335,12 @@ def test_sft_reads_its_losses_once(small_world, reads_by_minirmo):
         assert len(losses) == epochs * 256 // 32 and all(type(x) is float for x in losses)
 
     once, thrice = reads_at_two_lengths(reads_by_minirmo, train)
-    assert once == thrice, (once, thrice)
+    assert once == thrice and once["tolist"] == 1, (once, thrice)
 
 
-def test_pretraining_a_backbone_reads_nothing_per_step(small_world, reads_by_minirmo):
+def test_pretraining_a_backbone_reads_nothing_per_step(world, reads_by_minirmo):
     """With its progress bar off, pretrain_backbone reads as many tensors in 3 epochs as in
     1."""
-    world = small_world
     corpus = verdict_corpus(world, PretrainConfig(texts=256), torch.Generator().manual_seed(0))
 
     def train(epochs):
