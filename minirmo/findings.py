@@ -287,8 +287,11 @@ FINDINGS = [
             rl_spends_kl),
     Finding("rl_proxy_rises", "PPO raises every proxy's score by more than 0.5", ("rl",),
             rl_proxy_rises),
+    # not pinned since 2026-12-06: on an AVX2-only CPU it failed at seed 4 of both `test` and
+    # `tiny` (gold still rising near PPO's last step against every size): 7 of 8, 4 of 5 seeds
     Finding("rl_overoptimizes", "RL, most data: against at least half the proxy sizes the "
-            "gold peaks and loses >= 10% of its gain", ("rl",), rl_overoptimizes),
+            "gold peaks and loses >= 10% of its gain", ("rl",), rl_overoptimizes,
+            pinned=False),
     Finding("rl_smallest_overoptimizes", "RL, most data: the smallest proxy's gold peaks and "
             "loses >= 10% of its gain", ("rl",), rl_smallest_overoptimizes, pinned=False),
     Finding("rl_largest_later_higher", "RL, most data: the largest proxy's gold peaks at a "
@@ -320,9 +323,11 @@ FINDINGS = [
             "less KL", ("dpo",), dpo_kl_falls_with_beta),
     Finding("dpo_peaks_in_first_epoch", "DPO at the smallest beta: gold peaks within the first "
             "epoch", ("dpo",), dpo_peaks_in_first_epoch, pinned=False),
+    # not pinned since 2026-12-06: on an AVX2-only CPU it failed at seed 2 of `test` and seeds
+    # 0 and 3 of `tiny` (the most accurate beta was also the best): 7 of 8, 3 of 5 seeds
     Finding("dpo_accuracy_does_not_predict_gold", "direct alignment, every loss: the beta with "
             "the most accurate implicit reward is not the one with the highest gold peak",
-            ("dpo",), dpo_accuracy_does_not_predict_gold),
+            ("dpo",), dpo_accuracy_does_not_predict_gold, pinned=False),
     Finding("dpo_rl_form_beats_quadratic", "DPO at the smallest beta: the RL form "
             "d(alpha - beta log d) fits gold against d better than the quadratic", ("dpo",),
             dpo_rl_form_beats_quadratic, pinned=False),

@@ -204,8 +204,8 @@ def synthetic(gold, loss, kl=None, acc=None, beta=0.01):
 
 
 def test_the_direct_alignment_findings_can_fail():
-    """Each pinned check says no where its claim is false: gold that only rises, gold that falls
-    with a rising loss, KL that grows with β, and accuracy that picks the best β."""
+    """Each check says no where its claim is false: gold that only rises, gold that falls with a
+    rising loss, KL that grows with β, and accuracy that picks the best β."""
     rising, falling = [0, 0.5, 1.0, 1.2, 1.3, 1.4], [0, 1.0, 1.4, 1.2, 0.8, 0.6]
     loss_down, loss_up = [0.69, 0.6, 0.5, 0.45, 0.4, 0.35], [0.69, 0.6, 0.5, 0.6, 0.7, 0.8]
     assert findings.dpo_smallest_beta_overoptimizes({"dpo": synthetic(falling, loss_down)})[0]
@@ -260,8 +260,7 @@ def test_dpo_command_writes_its_csv_figure_and_summary(dpo_run, test_run_dir):
     assert "R2 RL/quad" in printed and "holds in 1 of 1 seeds" in printed
 
 
-PINNED = {"dpo_smallest_beta_overoptimizes", "dpo_largest_beta_less_kl", "dpo_kl_falls_with_beta",
-          "dpo_accuracy_does_not_predict_gold"}
+PINNED = {"dpo_smallest_beta_overoptimizes", "dpo_largest_beta_less_kl", "dpo_kl_falls_with_beta"}
 
 
 def test_every_pinned_direct_alignment_finding_has_a_test_here():
@@ -286,10 +285,3 @@ def test_the_largest_beta_spends_less_than_half_the_kl_of_the_smallest(dpo_run):
 def test_each_larger_beta_spends_less_kl(dpo_run):
     """The most KL spent falls with every step up in β."""
     holds(findings.dpo_kl_falls_with_beta, dpo_run[1])
-
-
-@pytest.mark.slow
-def test_the_most_accurate_implicit_reward_is_not_the_best_policy(dpo_run):
-    """The β whose implicit reward is most accurate on held-out pairs is not the β whose gold
-    peaks highest."""
-    holds(findings.dpo_accuracy_does_not_predict_gold, dpo_run[1])
