@@ -39,12 +39,17 @@ def _cells(rows) -> dict:
     return group(rows, "rm_params", "rm_data")
 
 
-def _smallest_and_largest(rows):
-    """The curves of the smallest and the largest proxy on the most data."""
+def _on_most_data(rows) -> dict:
+    """{rm_params: curve} of the proxies on the most comparisons, smallest first."""
     cells = _cells(rows)
     most = max(data for _, data in cells)
-    sizes = sorted(params for params, data in cells if data == most)
-    return cells[sizes[0], most], cells[sizes[-1], most]
+    return {params: cells[params, most] for params in sorted(p for p, d in cells if d == most)}
+
+
+def _smallest_and_largest(rows):
+    """The curves of the smallest and the largest proxy on the most data."""
+    curves = list(_on_most_data(rows).values())
+    return curves[0], curves[-1]
 
 
 def _falls(gold, proxy) -> tuple[bool, str]:
@@ -125,13 +130,18 @@ def rl_smallest_overoptimizes(rows):
 
 
 def rl_overoptimizes(rows):
-    cells = _cells(rows["rl"])
-    most = max(data for _, data in cells)
-    falls = {params: rl_peaks_and_falls(curve)[0] for (params, data), curve in cells.items()
-             if data == most}
+    falls = {params: rl_peaks_and_falls(curve)[0]
+             for params, curve in _on_most_data(rows["rl"]).items()}
     fallen = [f"{params:,}" for params, holds in falls.items() if holds]
     return 2 * len(fallen) >= len(falls), (f"{len(fallen)} of {len(falls)} sizes "
                                            f"({', '.join(fallen) or 'none'})")
+
+
+def rl_form_bends(rows):
+    betas = {params: fit.fit_rl(sqrt_kl(curve), [r["gold"] for r in curve]).beta
+             for params, curve in _on_most_data(rows["rl"]).items()}
+    return all(b > 0 for b in betas.values()), ", ".join(
+        f"{params:,}: beta {b:.3f}" for params, b in betas.items())
 
 
 def rl_largest_later_higher(rows):
@@ -292,6 +302,9 @@ FINDINGS = [
     Finding("rl_overoptimizes", "RL, most data: against at least half the proxy sizes the "
             "gold peaks and loses >= 10% of its gain", ("rl",), rl_overoptimizes,
             pinned=False),
+    Finding("rl_form_bends", "RL, most data: against every size the RL form d(alpha - beta "
+            "log d) fitted to gold has beta > 0 (gold's gain per unit of d shrinks: the form "
+            "predicts a peak)", ("rl",), rl_form_bends),
     Finding("rl_smallest_overoptimizes", "RL, most data: the smallest proxy's gold peaks and "
             "loses >= 10% of its gain", ("rl",), rl_smallest_overoptimizes, pinned=False),
     Finding("rl_largest_later_higher", "RL, most data: the largest proxy's gold peaks at a "

@@ -10,6 +10,7 @@ in `minirmo.findings`, the same code that `benchmarks/seed_robustness.py` runs a
 import contextlib
 import csv
 import io
+import math
 import os
 
 import pytest
@@ -166,6 +167,25 @@ def test_rl_kl_starts_at_zero_and_reaches_several_nats(rl_rows):
 def test_rl_raises_the_proxy_score(rl_rows):
     """PPO raises the proxy score it optimizes, for every proxy."""
     holds(findings.rl_proxy_rises, rl_rows)
+
+
+def test_rl_gold_bends_as_the_rl_form_predicts(rl_rows):
+    """Against every proxy size, the RL form d(α − β log d) fitted to gold against d = √KL has
+    β > 0: gold's gain per unit of d shrinks, so the form predicts a peak."""
+    holds(findings.rl_form_bends, rl_rows)
+
+
+def test_the_rl_form_finding_can_fail():
+    """Gold that follows d(1 − 0.3 log d) bends (β = 0.3 > 0): yes; gold that grows like d²,
+    faster and faster, fits β < 0: no."""
+    d = [0.0, *(0.2 + 0.3 * i for i in range(13))]  # sqrt(KL) from 0 to 3.8
+
+    def rows(gold):
+        return {"rl": [{"rm_params": 10, "rm_data": 100, "kl": x * x, "gold": gold(x)}
+                       for x in d]}
+
+    assert findings.rl_form_bends(rows(lambda x: x * (1 - 0.3 * math.log(x)) if x else 0.0))[0]
+    assert not findings.rl_form_bends(rows(lambda x: x * x))[0]
 
 
 def test_rl_rejects_a_negative_kl_coefficient(out, capsys):
