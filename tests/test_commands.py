@@ -170,22 +170,44 @@ def test_rl_raises_the_proxy_score(rl_rows):
 
 
 def test_rl_gold_bends_as_the_rl_form_predicts(rl_rows):
-    """Against every proxy size, the RL form d(α − β log d) fitted to gold against d = √KL has
-    β > 0: gold's gain per unit of d shrinks, so the form predicts a peak."""
+    """Against every proxy size on the most data, the RL form d(α − β log d) fitted to gold
+    against d = √KL has β > 0: gold's gain per unit of d shrinks, so the form predicts a
+    peak."""
     holds(findings.rl_form_bends, rl_rows)
 
 
+def rl_curve(gold, params=10, data=100, d=(0.0, *(0.2 + 0.3 * i for i in range(13)))):
+    """Synthetic rl rows of one proxy: gold(d) at d = √KL from 0 to 3.8, the proxy rising."""
+    return [{"rm_params": params, "rm_data": data, "step": i, "kl": x * x, "gold": gold(x),
+             "proxy": x} for i, x in enumerate(d)]
+
+
+def bends(x):
+    return x * (1 - 0.3 * math.log(x)) if x else 0.0  # the RL form at α = 1, β = 0.3
+
+
 def test_the_rl_form_finding_can_fail():
-    """Gold that follows d(1 − 0.3 log d) bends (β = 0.3 > 0): yes; gold that grows like d²,
-    faster and faster, fits β < 0: no."""
-    d = [0.0, *(0.2 + 0.3 * i for i in range(13))]  # sqrt(KL) from 0 to 3.8
+    """Gold that follows d(1 − 0.3 log d) bends: yes. Gold that grows like d² or in a straight
+    line, one size of two that does, or a run too short to fit: no. A proxy on fewer
+    comparisons is not read."""
+    def verdict(*curves):
+        return findings.rl_form_bends({"rl": [r for curve in curves for r in curve]})[0]
 
-    def rows(gold):
-        return {"rl": [{"rm_params": 10, "rm_data": 100, "kl": x * x, "gold": gold(x)}
-                       for x in d]}
+    assert verdict(rl_curve(bends))
+    assert not verdict(rl_curve(lambda x: x * x))
+    assert not verdict(rl_curve(lambda x: x))
+    assert not verdict(rl_curve(bends), rl_curve(lambda x: x * x, params=20))
+    assert not verdict(rl_curve(bends, d=(0.0, 0.5)))
+    assert verdict(rl_curve(bends), rl_curve(lambda x: x * x, data=50))
 
-    assert findings.rl_form_bends(rows(lambda x: x * (1 - 0.3 * math.log(x)) if x else 0.0))[0]
-    assert not findings.rl_form_bends(rows(lambda x: x * x))[0]
+
+def test_the_rl_overoptimization_finding_can_fail():
+    """Gold that peaks and falls against one size of two is half the sizes: yes; gold that
+    rises to the end against both: no."""
+    falls = rl_curve(lambda x: x * (2 - x))  # peaks at d = 1, back to 0 at d = 2
+    rises = rl_curve(lambda x: x, params=20)
+    assert findings.rl_overoptimizes({"rl": falls + rises})[0]
+    assert not findings.rl_overoptimizes({"rl": rl_curve(lambda x: x) + rises})[0]
 
 
 def test_rl_rejects_a_negative_kl_coefficient(out, capsys):
