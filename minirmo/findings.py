@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from minirmo import fit
-from minirmo.analysis import fittable, group, peak, sqrt_kl
+from minirmo.analysis import fittable, group, most_data, peak, sqrt_kl
 
 
 class Finding(NamedTuple):
@@ -41,8 +41,7 @@ def _cells(rows) -> dict:
 
 def _on_most_data(rows) -> dict:
     """{rm_params: curve} of the proxies on the most comparisons, smallest first."""
-    cells = _cells(rows)
-    most = max(data for _, data in cells)
+    cells, most = _cells(rows), most_data(rows)
     return {params: cells[params, most] for params in sorted(p for p, d in cells if d == most)}
 
 
@@ -70,7 +69,7 @@ def gold_agrees(rows):
 
 def proxies_learn(rows):
     proxies = [r for r in rows["rm"] if r["rm"] == "proxy"]
-    most = max(r["rm_data"] for r in proxies)
+    most = most_data(proxies)
     worst = min(r["val_acc"] for r in proxies if r["rm_data"] == most)
     return worst > 0.7, f"lowest val acc {worst:.2f}"
 
