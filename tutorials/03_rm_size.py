@@ -67,14 +67,14 @@ T0 = time.time()
 # `minirmo reproduce` pointed at the same folder) loads it instead. Fast mode uses the
 # `test` preset (two proxy sizes, a few minutes to train from scratch); otherwise the `tiny`
 # preset at seed 0 (three sizes, the models of `minirmo reproduce --preset tiny`, found in
-# `runs/tiny` if that command ran there). The
-# `paper` preset (eight sizes over 2.6 orders of magnitude, 56 minutes for 3 seeds) only when
-# asked: set `MINIRMO_PRESET=paper`, and point `MINIRMO_RUN_DIR` at a folder where
+# `runs/tiny` if that command ran there). The `paper` preset (eight sizes over 2.6 orders
+# of magnitude, 50 minutes for 3 seeds on 2 cores) only when asked: set
+# `MINIRMO_PRESET=paper`, and point `MINIRMO_RUN_DIR` at a folder where
 # `minirmo reproduce --preset paper` already ran. On a GPU set `MINIRMO_DEVICE=cuda` (default
 # `cpu`; in a notebook, a first cell `%env MINIRMO_DEVICE=cuda`).
 
 # %%
-PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 56 min (3 seeds)
+PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 50 min (3 seeds)
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 DEVICE = os.environ.get("MINIRMO_DEVICE", "cpu")  # "cuda" on a GPU
 run = Run(get_preset(PRESET), RUN_DIR, DEVICE, progress=not FAST)

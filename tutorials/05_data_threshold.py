@@ -76,7 +76,7 @@ LN2 = math.log(2)
 # choose the preset, the folder and the device as in Tutorial 3: `cuda` on a GPU.)
 
 # %%
-PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 56 min (3 seeds)
+PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 50 min (3 seeds)
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 DEVICE = os.environ.get("MINIRMO_DEVICE", "cpu")  # "cuda" on a GPU
 run = Run(get_preset(PRESET), RUN_DIR, DEVICE, progress=not FAST)

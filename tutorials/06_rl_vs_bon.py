@@ -67,7 +67,7 @@ T0 = time.time()
 # on the proxies trained on the most data.
 
 # %%
-PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 56 min (3 seeds)
+PRESET = "test" if FAST else os.environ.get("MINIRMO_PRESET", "tiny")  # "paper": 50 min (3 seeds)
 RUN_DIR = Path(os.environ.get("MINIRMO_RUN_DIR", f"runs/{PRESET}"))
 DEVICE = os.environ.get("MINIRMO_DEVICE", "cpu")  # "cuda" on a GPU
 run = Run(get_preset(PRESET), RUN_DIR, DEVICE, progress=not FAST)

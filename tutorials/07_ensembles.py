@@ -130,20 +130,20 @@ print(report.disagreement_table(disagreement))
 # Read the last three columns together. Gold falls from two praise words on: gushing is
 # worse than a plain review. The members' mean keeps *rising*: all of them learned "more
 # praise is better" from the same comparisons. And their disagreement is *lowest* on the
-# gushing reviews: over seeds 0–4 of the `tiny` preset, 0.11 (0.08 to 0.13) on reviews
-# with three or more praise words against 0.23 (0.20 to 0.25) on reviews without praise,
-# at every one of the five seeds (the suite pins it). The members differ in their seed,
-# not in their data, and the data say nothing about the tail; so they extrapolate the same
-# way, confidently. This is Eisenstein et al.'s shared hack: no combination of the members
-# can see a mistake that every member makes.
+# gushing reviews: over seeds 0–4 of the `tiny` preset, 0.09 on reviews with three or more
+# praise words against 0.23 on reviews without praise (seed means, README, measured on
+# 2026-12-06), lower at every one of the five seeds (the suite pins it). The members differ
+# in their seed, not in their data, and the data say nothing about the tail; so they
+# extrapolate the same way, confidently. This is Eisenstein et al.'s shared hack: no
+# combination of the members can see a mistake that every member makes.
 #
 # It also predicts something worse than "no help" for UWO. The variance it subtracts is
 # *smallest* on the gushing reviews, so at λ = 1 it charges the plain reviews more than the
 # hack, and pushes best-of-n further into the tail than the plain mean.
 #
-# With label noise, the members disagree more everywhere (0.29 to 0.34 on average), the tail
-# included: noisy labels make each member's fit noisier, and that disagreement is what UWO
-# can use.
+# With label noise, the members disagree more everywhere (0.29 to 0.34 on average over seeds
+# 0–4, on the draw of 2026-11-25, before seeds were named), the tail included: noisy labels
+# make each member's fit noisier, and that disagreement is what UWO can use.
 #
 # ## 3. Best-of-n and PPO against each objective
 #
@@ -161,12 +161,14 @@ plots.plot_ensembles(seed_mean(rows, ENSEMBLE_CURVE), OUT / "07_ensembles.png")
 # %% [markdown]
 # On one seed, read this table as an anecdote. Over seeds 0–4 of the `tiny` preset
 # (`minirmo ensembles --preset tiny --seeds 0 1 2 3 4`; the README's "Beyond the paper"
-# section has the whole table), no objective loses less gold than a member alone at every
-# seed and noise level. Under best-of-n without noise, WCO does at 4 of 5 seeds, and the
-# fifth is a seed where every member learned the hack and WCO lost more than they did; UWO
-# at λ = 1 never does (0 of 5), as section 2 predicted. Under PPO the conservative
-# objectives do better at some seeds (UWO ends at a mean gold of 1.24 against member 0's
-# 0.11 without noise), but not reliably (3 of 5 seeds). PPO wanders further from the
+# section has the tables), no objective loses less gold than a member alone at every
+# seed and noise level. On the draw of 2026-11-25, under best-of-n without noise, WCO did
+# at 4 of 5 seeds (the fifth a seed where every member learned the hack and WCO lost more
+# than they did) and UWO at λ = 1 never did (0 of 5), as section 2 predicted. On the draw
+# of 2026-12-06, after seeds were named, WCO did at 3 of 5 and UWO at 4 of 5: the
+# prediction held on one draw of five seeds and not on the next, so read it as a mechanism
+# that can show, not a law. Under PPO without noise the conservative objectives do better
+# at some seeds, not reliably (UWO at 3 of 5 on both draws). PPO wanders further from the
 # initial policy than best-of-n, into places where the members do disagree.
 #
 # ## 4. What each objective picks

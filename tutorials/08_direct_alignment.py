@@ -126,10 +126,10 @@ for r in small:
           f"{r['implicit_acc']:>12.1%} {r['train_loss']:>10.4f}")
 
 # %% [markdown]
-# Follow the last two columns down. The training loss falls at every checkpoint, as it
-# should. The gold score rises, peaks, and falls back: the policy keeps fitting the
-# comparisons while getting worse by the measure the comparisons came from. That is
-# overoptimization with no reward model in sight.
+# Follow the `gold` and `train loss` columns down. The training loss falls at every
+# checkpoint, as it should. The gold score rises, peaks, and falls back: the policy keeps
+# fitting the comparisons while getting worse by the measure the comparisons came from. That
+# is overoptimization with no reward model in sight.
 #
 # ## 3. Gold against KL, beside best-of-n and PPO
 #
