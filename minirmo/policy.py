@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+import transformers  # lazy: GPT-2's code loads on first use (seconds), not for `--help`
 from tqdm.auto import tqdm
-from transformers import GPT2Config, GPT2LMHeadModel
 
 from minirmo.world import World
 
@@ -71,14 +71,14 @@ class SFTConfig:
         check_positive(self, "corpus_size", "epochs", "batch_size", "lr")
 
 
-def gpt2_config(world: World, size: GPT2Size) -> GPT2Config:
+def gpt2_config(world: World, size: GPT2Size) -> "transformers.GPT2Config":
     """A GPT-2 config of `size` for `world`'s vocabulary and sequences, with dropout off.
 
     Dropout is off everywhere: PPO's probability ratios and reward scores must be
     deterministic functions of the weights. Shared by the policy and the reward models.
     """
     tok = world.tokenizer
-    return GPT2Config(
+    return transformers.GPT2Config(
         vocab_size=len(tok), n_positions=world.prompt_len + world.max_len,
         n_embd=size.n_embd, n_layer=size.n_layer, n_head=size.n_head,
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
@@ -86,10 +86,11 @@ def gpt2_config(world: World, size: GPT2Size) -> GPT2Config:
     )
 
 
-def build_policy(world: World, config: PolicyConfig | None = None) -> GPT2LMHeadModel:
+def build_policy(world: World,
+                 config: PolicyConfig | None = None) -> "transformers.GPT2LMHeadModel":
     """A freshly initialised GPT-2 language model sized for `world`, dropout off."""
     config = config or PolicyConfig()
-    model = GPT2LMHeadModel(gpt2_config(world, config))
+    model = transformers.GPT2LMHeadModel(gpt2_config(world, config))
     model = model.to(world.device)
     # a response may hold any word and <eos>, never <pad>, <bos>, ":" or a topic name. A
     # buffer (not saved) moves with the model: masking the logits copies nothing to a GPU.

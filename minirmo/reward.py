@@ -28,9 +28,9 @@ gold scores read in standard deviations of the initial policy.
 from dataclasses import dataclass, field
 
 import torch
+import transformers  # lazy: GPT-2's code loads when a model is built (minirmo/policy.py)
 from torch import nn
 from tqdm.auto import tqdm
-from transformers import GPT2Model
 
 from minirmo.policy import GPT2Size, check_positive, gpt2_config, sample
 from minirmo.world import World
@@ -65,7 +65,7 @@ class RewardModel(nn.Module):
         super().__init__()
         self.config = config
         self.pad_id = world.tokenizer.pad_id
-        self.backbone = GPT2Model(gpt2_config(world, config))
+        self.backbone = transformers.GPT2Model(gpt2_config(world, config))
         self.head = nn.Linear(config.n_embd, 1)
         # score = (raw - shift) * scale, set by `calibrate`
         self.register_buffer("shift", torch.zeros(()))

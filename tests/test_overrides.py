@@ -9,6 +9,8 @@ import csv
 import inspect
 import json
 import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -87,6 +89,23 @@ def test_the_presets_command_lists_the_fields(capsys):
     printed = capsys.readouterr().out
     assert "ppo.steps = 24" in printed and "proxy_train.epochs = 2" in printed
     assert "bon_pool = 4096" in printed
+
+
+LOADED_GPT2 = ("sorted(m for m in sys.modules if m.startswith('transformers.models.gpt2.'))")
+
+
+def test_the_presets_command_loads_no_gpt2_code_until_a_model_is_built():
+    """`minirmo presets` (like `--help` and a usage error) imports none of transformers' GPT-2
+    code, seconds of imports; building a policy loads it."""
+    code = (f"import sys; from minirmo.cli import main; main(['presets', 'test']); "
+            f"print({LOADED_GPT2}); from minirmo.policy import build_policy; "
+            f"from minirmo.world import World; build_policy(World()); print({LOADED_GPT2})")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    before, after = result.stdout.strip().splitlines()[-2:]
+    assert before == "[]"
+    assert "transformers.models.gpt2.modeling_gpt2" in after
 
 
 def test_a_bad_set_is_a_usage_error(tmp_path, capsys):
