@@ -184,11 +184,13 @@ def markers(module: str) -> str:
     return " or ".join(t.marker for t in TASKS if t.module == f"minirmo/{module}.py")
 
 
-def scratch_copy(module: str, work: Path) -> None:
+def scratch_copy(module: str, work: Path) -> list[str]:
     """The package, the module's test file, the device checks (tests/test_devices.py: every
-    function on meta tensors) and the tests' helpers, with a mutmut config."""
-    shutil.copytree(ROOT / "minirmo", work / "minirmo",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    function on meta tensors; its tutorial checks read tutorials/) and the tests' helpers,
+    with a mutmut config. Returns the test files it selects."""
+    for folder in ("minirmo", "tutorials"):
+        shutil.copytree(ROOT / folder, work / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (work / "tests").mkdir()
     for helper in (ROOT / "tests").glob("*.py"):
         if not helper.name.startswith("test_"):
@@ -203,11 +205,13 @@ def scratch_copy(module: str, work: Path) -> None:
 [tool.mutmut]
 source_paths = ["minirmo"]
 only_mutate = ["minirmo/{module}.py"]
+also_copy = ["tutorials"]
 pytest_add_cli_args_test_selection = {json.dumps(tests)}
 pytest_add_cli_args = {json.dumps(args)}
 process_isolation = "forkserver"
 """
     (work / "pyproject.toml").write_text(config, encoding="utf-8")
+    return tests
 
 
 def function_of(key: str, module: str) -> str:
@@ -239,17 +243,22 @@ def measure(module: str, timeout: float, max_children: int) -> dict:
     """Run mutmut on one module; return its counts and survivors."""
     with tempfile.TemporaryDirectory(prefix=f"mutation_{module}_") as tmp:
         work = Path(tmp)
-        scratch_copy(module, work)
+        tests = scratch_copy(module, work)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(work)}
         try:
-            subprocess.run(["nice", "-n", "19", sys.executable, "-m", "mutmut", "run",
-                            "--max-children", str(max_children)], cwd=work, env=env,
-                           capture_output=True, text=True, timeout=timeout)
+            run = subprocess.run(["nice", "-n", "19", sys.executable, "-m", "mutmut", "run",
+                                  "--max-children", str(max_children)], cwd=work, env=env,
+                                 capture_output=True, text=True, timeout=timeout)
             finished = True
         except subprocess.TimeoutExpired:
             finished = False
         meta = work / "mutants" / "minirmo" / f"{module}.py.meta"
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.is_file() else {}
+        if finished and not any(c is not None for c in codes.values()):
+            # mutmut first runs the tests unmutated; if one fails there it runs no mutant
+            tail = (run.stdout + run.stderr).replace("\r", "\n").strip().splitlines()[-1:]
+            raise RuntimeError(f"{module}: mutmut ran no mutant ({' '.join(tail)}): a test "
+                               f"of {' '.join(tests)} fails unmutated in the scratch copy")
         counted = {k: c for k, c in codes.items()
                    if module in WHOLE_MODULE or function_of(k, module) in task_functions(module)}
         survivors = []
