@@ -10,6 +10,7 @@ the GPU busy for 4% of a step (README, "On a GPU").
     python benchmarks/gpu_profile.py cpu
 """
 
+import argparse
 import statistics
 import sys
 import time
@@ -59,7 +60,9 @@ def piece_seconds(policy, value_net, reward, world: World, batch: int, generator
 
 
 def main() -> None:
-    device = sys.argv[1] if len(sys.argv) > 1 else "cuda"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("device", nargs="?", default="cuda", help="cuda (default) or cpu")
+    device = parser.parse_args().device
     torch.set_num_threads(1)
     world = World(None, device)
     generator = torch.Generator().manual_seed(0)
