@@ -257,8 +257,9 @@ def measure(module: str, timeout: float, max_children: int) -> dict:
         if finished and not any(c is not None for c in codes.values()):
             # mutmut first runs the tests unmutated; if one fails there it runs no mutant
             tail = (run.stdout + run.stderr).replace("\r", "\n").strip().splitlines()[-1:]
-            raise RuntimeError(f"{module}: mutmut ran no mutant ({' '.join(tail)}): a test "
-                               f"of {' '.join(tests)} fails unmutated in the scratch copy")
+            raise RuntimeError(f"{module}: mutmut finished without running a mutant (exit "
+                               f"{run.returncode}: {' '.join(tail)}); most often a test of "
+                               f"{' '.join(tests)} fails unmutated in the scratch copy")
         counted = {k: c for k, c in codes.items()
                    if module in WHOLE_MODULE or function_of(k, module) in task_functions(module)}
         survivors = []

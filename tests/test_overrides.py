@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from test_runs import MICRO
@@ -95,13 +96,14 @@ LOADED_GPT2 = ("sorted(m for m in sys.modules if m.startswith('transformers.mode
 
 
 def test_the_presets_command_loads_no_gpt2_code_until_a_model_is_built():
-    """`minirmo presets` (like `--help` and a usage error) imports none of transformers' GPT-2
-    code, seconds of imports; building a policy loads it."""
+    """`minirmo presets` imports none of transformers' GPT-2 code (seconds of imports, which
+    `--help` and usage errors skip the same way); building a policy loads it."""
     code = (f"import sys; from minirmo.cli import main; main(['presets', 'test']); "
             f"print({LOADED_GPT2}); from minirmo.policy import build_policy; "
             f"from minirmo.world import World; build_policy(World()); print({LOADED_GPT2})")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
+    # from the checkout's root, so that `python -c` imports this checkout's minirmo
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent,
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     before, after = result.stdout.strip().splitlines()[-2:]
     assert before == "[]"

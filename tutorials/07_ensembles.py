@@ -142,7 +142,7 @@ print(report.disagreement_table(disagreement))
 # hack, and pushes best-of-n further into the tail than the plain mean.
 #
 # With label noise, the members disagree more everywhere (0.29 to 0.34 on average over seeds
-# 0–4, on the draw of 2026-11-25, before seeds were named), the tail included: noisy labels
+# 0–4, on the draw of 2026-11-25, by an earlier release), the tail included: noisy labels
 # make each member's fit noisier, and that disagreement is what UWO can use.
 #
 # ## 3. Best-of-n and PPO against each objective
@@ -159,17 +159,17 @@ print(report.ensembles_table(rows))
 plots.plot_ensembles(seed_mean(rows, ENSEMBLE_CURVE), OUT / "07_ensembles.png")
 
 # %% [markdown]
-# On one seed, read this table as an anecdote. Over seeds 0–4 of the `tiny` preset
-# (`minirmo ensembles --preset tiny --seeds 0 1 2 3 4`; the README's "Beyond the paper"
-# section has the tables), no objective loses less gold than a member alone at every
-# seed and noise level. On the draw of 2026-11-25, under best-of-n without noise, WCO did
-# at 4 of 5 seeds (the fifth a seed where every member learned the hack and WCO lost more
-# than they did) and UWO at λ = 1 never did (0 of 5), as section 2 predicted. On the draw
-# of 2026-12-06, after seeds were named, WCO did at 3 of 5 and UWO at 4 of 5: the
-# prediction held on one draw of five seeds and not on the next, so read it as a mechanism
-# that can show, not a law. Under PPO without noise the conservative objectives do better
-# at some seeds, not reliably (UWO at 3 of 5 on both draws). PPO wanders further from the
-# initial policy than best-of-n, into places where the members do disagree.
+# On one seed, read this table as an anecdote. Over seeds 0–4 of the `tiny` preset (`minirmo
+# ensembles --preset tiny --seeds 0 1 2 3 4`; the README's "Beyond the paper" section has
+# the tables), no objective loses less gold than a member alone at every seed and noise
+# level. On the draw of 2026-11-25, under best-of-n without noise, WCO did at 4 of 5 seeds
+# (the fifth a seed where every member learned the hack and WCO lost more than they did) and
+# UWO at λ = 1 never did (0 of 5), as section 2 predicted. On the draw of 2026-12-06, by a
+# later release on another machine, WCO did at 3 of 5 and UWO at 4 of 5: the prediction held
+# on one draw of five seeds and not on the next, so read it as a mechanism that can show,
+# not a law. Under PPO without noise the conservative objectives do better at some seeds,
+# not reliably (UWO at 3 of 5 on both draws). PPO wanders further from the initial policy
+# than best-of-n, into places where the members do disagree.
 #
 # ## 4. What each objective picks
 #
