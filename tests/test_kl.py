@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -255,8 +256,6 @@ def test_beirami_estimate_broadcasts_and_returns_a_float_for_scalars():
 def test_beirami_estimate_raises_no_numpy_warnings_at_the_ends_of_eps():
     """ε = 0 (log 0 in the top's term) and ε = 1 (log1p(−1) in the rest's) are handled
     without a RuntimeWarning, as in bon_kl_exact."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         bon_kl_beirami(np.array([1, 4, 64]), np.array([0.0, 1.0, 0.5]))
@@ -490,8 +489,6 @@ def test_exact_bon_kl_computes_in_float64_whatever_the_input_dtype():
 def test_exact_bon_kl_raises_no_numpy_warnings():
     """The lowest level's log1p(−1) = −inf and underflowing levels are handled without a
     RuntimeWarning (a library should not print warnings for correct input)."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         bon_kl_exact([0.5, 0.25, 0.25], [0.0, 1.0, 1.0], 3)
